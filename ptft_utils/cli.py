@@ -1,0 +1,244 @@
+"""The ``ptft`` command: list, run and collect the book's notebooks; build the book; check a machine.
+
+    ptft list                                   chapters and their parameters
+    ptft run NOTEBOOK [-p NAME VALUE]... [--profile P] [--device D] [--out DIR]
+    ptft run-all [--profile P] [--device D] [--out DIR]
+    ptft results DIR... [--format markdown|csv] [--claims]
+    ptft verify DIR...                          every recorded claim holds?
+    ptft book [--profile P] [--device D]        execute every chapter, build _build/html
+    ptft doctor                                 versions, CPU/GPU, data cache
+
+Exit status: 0 success, 1 a notebook or check failed, 2 bad usage (unknown parameter name,
+bad value of a common parameter, unknown notebook).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import runner
+from .params import DEVICES, PROFILE_NAMES, ParameterError
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _parameters(args: argparse.Namespace) -> dict[str, Any]:
+    params: dict[str, Any] = {name: runner.parse_value(value) for name, value in (args.parameter or [])}
+    if getattr(args, "profile", None):
+        params["profile"] = args.profile
+    if getattr(args, "device", None):
+        params["device"] = args.device
+    if getattr(args, "seed", None) is not None:
+        params["seed"] = args.seed
+    return params
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    for path in runner.chapter_notebooks():
+        print(f"{path.stem}  ({path.relative_to(runner.REPO_ROOT)})")
+        for name, info in runner.notebook_parameters(path).items():
+            help_text = f"  # {info['help']}" if info["help"] else ""
+            print(f"    {name} = {info['default']}{help_text}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    try:
+        notebook = runner.find_notebook(args.notebook)
+    except FileNotFoundError as exc:
+        print(f"ptft run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    params = _parameters(args)
+    try:
+        runner.check_parameters(notebook, params)
+    except ParameterError as exc:
+        print(f"ptft run: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        result = runner.run_notebook(notebook, args.out, params, progress=not args.quiet)
+    except runner.NotebookFailed as exc:
+        print(f"ptft run: FAILED\n{exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"executed notebook: {result.output}")
+    print(f"metrics:           {result.metrics}")
+    print(f"wall time:         {result.wall_seconds:.1f} s")
+    return 0
+
+
+def cmd_run_all(args: argparse.Namespace) -> int:
+    params = _parameters(args)
+    notebooks = runner.toc_notebooks() if args.book_only else runner.chapter_notebooks()
+    try:
+        for notebook in notebooks:
+            runner.check_parameters(notebook, params)
+        runner.run_all(notebooks, args.out, params, progress=not args.quiet)
+    except ParameterError as exc:
+        print(f"ptft run-all: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except runner.NotebookFailed as exc:
+        print(f"ptft run-all: FAILED\n{exc}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    from .results import find_runs, load_run, load_runs
+
+    try:
+        if args.claims:
+            import pandas as pd
+
+            rows = []
+            for path in find_runs(args.dirs):
+                record = load_run(path)
+                for claim in record["claims"]:
+                    rows.append({"notebook": record["notebook"], "profile": record["profile"],
+                                 "claim": claim["id"], "holds": claim["holds"]})  # fmt: skip
+            table = pd.DataFrame(rows, columns=["notebook", "profile", "claim", "holds"])
+        else:
+            table = load_runs(args.dirs)
+    except FileNotFoundError as exc:
+        print(f"ptft results: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if table.empty:
+        print("ptft results: no metrics.json found under " + " ".join(args.dirs), file=sys.stderr)
+        return EXIT_FAILED
+    if args.format == "csv":
+        table.to_csv(sys.stdout, index=False)
+    else:
+        print(table.to_markdown(index=False) if _has_tabulate() else table.to_string(index=False))
+    return 0
+
+
+def _has_tabulate() -> bool:
+    try:
+        import tabulate  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from .results import find_runs, load_run
+
+    failed = total = 0
+    for path in find_runs(args.dirs):
+        record = load_run(path)
+        for claim in record["claims"]:
+            total += 1
+            mark = "ok  " if claim["holds"] else "FAIL"
+            failed += not claim["holds"]
+            print(f"{mark} {record['notebook']} ({record['profile']}): {claim['statement']}")
+    if total == 0:
+        print("ptft verify: no claims found under " + " ".join(args.dirs), file=sys.stderr)
+        return EXIT_FAILED
+    print(f"{total - failed} of {total} claims hold")
+    return EXIT_FAILED if failed else 0
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    params = _parameters(args)
+    executed = Path(args.executed) if args.executed else runner.REPO_ROOT / "_build" / "executed"
+    try:
+        if not args.skip_execution:
+            for notebook in runner.toc_notebooks():
+                runner.check_parameters(notebook, params)
+            runner.run_all(runner.toc_notebooks(), executed, params, progress=not args.quiet)
+        html = runner.build_book(executed)
+    except ParameterError as exc:
+        print(f"ptft book: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (runner.NotebookFailed, RuntimeError, FileNotFoundError) as exc:
+        print(f"ptft book: FAILED\n{exc}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"book: {html / 'index.html'}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    import importlib.metadata
+    import platform
+
+    from .repro import cpu_model
+
+    print(f"python      {platform.python_version()} ({sys.executable})")
+    print(f"cpu         {cpu_model()}, {os.cpu_count()} logical cores")
+    for package in ("ptft", "numpy", "torch", "tensorflow", "keras", "gensim", "scikit-learn", "pandas",
+                    "seaborn", "papermill", "jupyter-book"):  # fmt: skip
+        try:
+            version = importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        print(f"{package:<12}{version}")
+    try:
+        import torch
+
+        cuda = f"CUDA {torch.version.cuda}, {torch.cuda.device_count()} GPU(s)" if torch.cuda.is_available() else "none"
+        if torch.cuda.is_available():
+            cuda += ": " + ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
+        print(f"torch GPU   {cuda}")
+    except ImportError:
+        print("torch GPU   (torch not installed)")
+    from . import data
+
+    print(f"data cache  {data.cache_dir()}   (PTFT_DATA)")
+    print(f"data mirror {os.environ.get('PTFT_DATA_MIRROR') or '(none)'}   (PTFT_DATA_MIRROR)")
+    for row in data.cache_status():
+        print(f"  {row['dataset']:<22} {row['file']:<34} {row['status']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ptft", description="Run, collect and publish the ptft book's notebooks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def common(p: argparse.ArgumentParser, out: str = "runs") -> None:
+        p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                       help="set a notebook parameter (VALUE is read as YAML: 3, 0.1, [1, 5], cpu)")  # fmt: skip
+        p.add_argument("--profile", choices=PROFILE_NAMES, help="smoke (CI), default (laptop CPU) or full (GPU)")
+        p.add_argument("--device", choices=DEVICES, help="where to train")
+        p.add_argument("--seed", type=int, help="base random seed")
+        p.add_argument("--out", default=out, help=f"folder for executed notebooks and metrics (default: {out})")
+        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    sub.add_parser("list", help="chapters and their parameters").set_defaults(func=cmd_list)
+    run = sub.add_parser("run", help="execute one notebook with papermill")
+    run.add_argument("notebook", help="path, name (01_concepts) or number (01)")
+    common(run)
+    run.set_defaults(func=cmd_run)
+    run_all = sub.add_parser("run-all", help="execute every chapter")
+    common(run_all)
+    run_all.add_argument("--book-only", action="store_true", help="only the chapters in book/_toc.yml")
+    run_all.set_defaults(func=cmd_run_all)
+    results = sub.add_parser("results", help="collect metrics.json files into one table")
+    results.add_argument("dirs", nargs="+")
+    results.add_argument("--format", choices=("markdown", "csv"), default="markdown")
+    results.add_argument("--claims", action="store_true", help="one row per claim instead of per run")
+    results.set_defaults(func=cmd_results)
+    verify = sub.add_parser("verify", help="check that every recorded claim holds")
+    verify.add_argument("dirs", nargs="+")
+    verify.set_defaults(func=cmd_verify)
+    book = sub.add_parser("book", help="execute the chapters and build the Jupyter Book into _build/html")
+    common(book, out="_build/executed")
+    book.add_argument("--executed", help="use notebooks already executed in this folder")
+    book.add_argument("--skip-execution", action="store_true", help="build from --executed without running")
+    book.set_defaults(func=cmd_book)
+    sub.add_parser("doctor", help="versions, CPU/GPU and the data cache").set_defaults(func=cmd_doctor)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "out", None) and args.command == "book" and not args.executed:
+        args.executed = args.out
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

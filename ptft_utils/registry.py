@@ -1,0 +1,390 @@
+"""The dataset registry: every file the book may download, where from, and how to check it.
+
+One :class:`FileEntry` is one file: its URLs (the publisher's first, then mirrors), the checksums
+it must match, its size, its name in a flat mirror folder (``PTFT_DATA_MIRROR``), and the licence
+and citation of the dataset it belongs to. :mod:`ptft_utils.download` fetches entries; the loaders
+in :mod:`ptft_utils.data` turn the files into arrays and texts.
+
+Checksums come from the publisher or a widely used loader, and each one says where it comes from:
+
+- MNIST: the official gzip MD5s (torchvision's ``MNIST.resources``); the gzip SHA-256s listed by
+  tensorflow-datasets (``url_checksums/mnist.txt``); and, for the test files, the SHA-256 of the
+  *decompressed* payload (``shared/data/README.md``), because copies re-compressed elsewhere have
+  other gzip headers but the same bytes inside. Any one match accepts the file.
+- Fashion-MNIST: torchvision's MD5s and tensorflow-datasets' SHA-256s.
+- Sentence polarity v1.0: the SHA-256 of ``rt-polaritydata.tar.gz`` in Hugging Face
+  ``datasets/rotten_tomatoes/dataset_infos.json``; for the flat UTF-8 copies (``rt-polarity.pos``,
+  ``rt-polarity.neg``, as in dennybritz/cnn-text-classification-tf), the SHA-256s in
+  ``shared/data/README.md``.
+- Tiny Shakespeare: tensorflow-datasets ``tiny_shakespeare/checksums.tsv``.
+- IMDb (aclImdb v1): tensorflow-datasets ``imdb_reviews/checksums.tsv`` (SHA-256) and the MD5
+  used by PaddlePaddle's and torchtext's loaders.
+
+No entry exists without a checksum (:func:`register` refuses one). Tests may :func:`register`
+temporary entries that point at a loopback server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+HASH_ALGORITHMS = ("md5", "sha1", "sha256")
+HASH_SCOPES = ("file", "gunzip")
+
+
+@dataclass(frozen=True)
+class Checksum:
+    """One accepted digest: of the file as stored (``of="file"``) or of its gunzipped payload."""
+
+    algorithm: str
+    digest: str
+    of: str = "file"
+    source: str = ""
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in HASH_ALGORITHMS:
+            raise ValueError(f"checksum algorithm must be one of {HASH_ALGORITHMS}, got {self.algorithm!r}")
+        if self.of not in HASH_SCOPES:
+            raise ValueError(f"checksum scope must be one of {HASH_SCOPES}, got {self.of!r}")
+        object.__setattr__(self, "digest", self.digest.lower())
+
+    def describe(self) -> str:
+        what = "of the file" if self.of == "file" else "of the gunzipped payload"
+        return f"{self.algorithm} {self.digest} ({what})"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One downloadable file. ``key`` names it in :data:`FILES` and in ``fetch(key)``."""
+
+    key: str
+    dataset: str
+    filename: str
+    urls: tuple[str, ...]
+    checksums: tuple[Checksum, ...]
+    size: int | None = None
+    mirror_name: str | None = None
+    title: str = ""
+    licence: str = ""
+    citation: str = ""
+    homepage: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.checksums:
+            raise ValueError(f"registry entry {self.key!r} has no checksum; every entry needs one")
+        if "/" in self.filename or self.filename.startswith("."):
+            raise ValueError(f"registry entry {self.key!r}: filename must be a plain name, got {self.filename!r}")
+        object.__setattr__(self, "urls", tuple(self.urls))
+        object.__setattr__(self, "checksums", tuple(self.checksums))
+
+    @property
+    def mirror_filename(self) -> str:
+        """The file's name in a flat mirror folder."""
+        return self.mirror_name or self.filename
+
+    def describe_checksums(self) -> str:
+        return " or ".join(c.describe() for c in self.checksums)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A named dataset: its files (by role), licence, citation, homepage."""
+
+    name: str
+    title: str
+    files: dict[str, str] = field(default_factory=dict)  # role -> FileEntry key
+    licence: str = ""
+    citation: str = ""
+    homepage: str = ""
+
+
+FILES: dict[str, FileEntry] = {}
+DATASETS: dict[str, Dataset] = {}
+
+
+def register(entry: FileEntry, *, replace: bool = False) -> FileEntry:
+    """Add ``entry`` to :data:`FILES` (tests use this for loopback entries)."""
+    if entry.key in FILES and not replace and FILES[entry.key] != entry:
+        raise ValueError(f"registry already holds a different entry named {entry.key!r}")
+    FILES[entry.key] = entry
+    return entry
+
+
+def unregister(key: str) -> None:
+    FILES.pop(key, None)
+
+
+def get(key: str) -> FileEntry:
+    """The entry named ``key``; a clear error listing the known names otherwise."""
+    try:
+        return FILES[key]
+    except KeyError:
+        raise KeyError(f"no registry entry named {key!r}; known: {', '.join(sorted(FILES))}") from None
+
+
+def _add_dataset(
+    name: str,
+    title: str,
+    licence: str,
+    citation: str,
+    homepage: str,
+    files: Iterable[tuple[str, str, tuple[str, ...], tuple[Checksum, ...], int | None, str | None]],
+) -> None:
+    roles: dict[str, str] = {}
+    for role, filename, urls, checksums, size, mirror_name in files:
+        key = f"{name}-{role}"
+        register(
+            FileEntry(
+                key=key,
+                dataset=name,
+                filename=filename,
+                urls=urls,
+                checksums=checksums,
+                size=size,
+                mirror_name=mirror_name,
+                title=title,
+                licence=licence,
+                citation=citation,
+                homepage=homepage,
+            )
+        )
+        roles[role] = key
+    DATASETS[name] = Dataset(name, title, roles, licence, citation, homepage)
+
+
+# --------------------------------------------------------------------------------------------- MNIST
+_TV = "torchvision MNIST.resources"
+_TFDS = "tensorflow-datasets url_checksums"
+_SHARED = "shared/data/README.md"
+_MNIST_URLS = (
+    "http://yann.lecun.com/exdb/mnist/{f}",
+    "https://ossci-datasets.s3.amazonaws.com/mnist/{f}",
+    "https://storage.googleapis.com/cvdf-datasets/mnist/{f}",
+)
+_MNIST = (
+    # role, filename, official gz md5, tfds gz sha256, payload sha256 (test files only), size
+    (
+        "train-images",
+        "train-images-idx3-ubyte.gz",
+        "f68b3c2dcbeaaa9fbdd348bbdeb94873",
+        "440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
+        None,
+        9912422,
+    ),
+    (
+        "train-labels",
+        "train-labels-idx1-ubyte.gz",
+        "d53e105ee54ea40749a09fcbcd1e9432",
+        "3552534a0a558bbed6aed32b30c495cca23d567ec52cac8be1a0730e8010255c",
+        None,
+        28881,
+    ),
+    (
+        "test-images",
+        "t10k-images-idx3-ubyte.gz",
+        "9fb629c4189551a2d022fa330f9573f3",
+        "8d422c7b0a1c1c79245a5bcf07fe86e33eeafee792b84584aec276f5a2dbc4e6",
+        "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        1648877,
+    ),
+    (
+        "test-labels",
+        "t10k-labels-idx1-ubyte.gz",
+        "ec29112dd5afa0611ce80d1b7f02629c",
+        "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6",
+        "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        4542,
+    ),
+)
+
+
+def _mnist_files():  # type: ignore[no-untyped-def]
+    for role, filename, md5, sha256, payload, size in _MNIST:
+        sums = [Checksum("md5", md5, "file", _TV), Checksum("sha256", sha256, "file", _TFDS)]
+        if payload:
+            sums.append(Checksum("sha256", payload, "gunzip", _SHARED))
+        yield role, filename, tuple(u.format(f=filename) for u in _MNIST_URLS), tuple(sums), size, filename
+
+
+_add_dataset(
+    "mnist",
+    "MNIST handwritten digits (LeCun, Cortes & Burges)",
+    "no licence stated by the publisher; commonly listed as CC BY-SA 3.0",
+    "@article{lecun1998gradient, title={Gradient-based learning applied to document recognition}, "
+    "author={LeCun, Yann and Bottou, L{\\'e}on and Bengio, Yoshua and Haffner, Patrick}, "
+    "journal={Proceedings of the IEEE}, volume={86}, number={11}, pages={2278--2324}, year={1998}}",
+    "http://yann.lecun.com/exdb/mnist/",
+    _mnist_files(),
+)
+
+# ------------------------------------------------------------------------------------- Fashion-MNIST
+_FASHION_URLS = (
+    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{f}",
+    "https://ossci-datasets.s3.amazonaws.com/fashion-mnist/{f}",
+    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/{f}",
+)
+_FASHION = (
+    (
+        "train-images",
+        "train-images-idx3-ubyte.gz",
+        "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
+        "3aede38d61863908ad78613f6a32ed271626dd12800ba2636569512369268a84",
+        26421880,
+    ),
+    (
+        "train-labels",
+        "train-labels-idx1-ubyte.gz",
+        "25c81989df183df01b3e8a0aad5dffbe",
+        "a04f17134ac03560a47e3764e11b92fc97de4d1bfaf8ba1a3aa29af54cc90845",
+        29515,
+    ),
+    (
+        "test-images",
+        "t10k-images-idx3-ubyte.gz",
+        "bef4ecab320f06d8554ea6380940ec79",
+        "346e55b948d973a97e58d2351dde16a484bd415d4595297633bb08f03db6a073",
+        4422102,
+    ),
+    (
+        "test-labels",
+        "t10k-labels-idx1-ubyte.gz",
+        "bb300cfdad3c16e7a12a480ee83cd310",
+        "67da17c76eaffca5446c3361aaab5c3cd6d1c2608764d35dfb1850b086bf8dd5",
+        5148,
+    ),
+)
+_add_dataset(
+    "fashion-mnist",
+    "Fashion-MNIST (Xiao, Rasul & Vollgraf, Zalando Research)",
+    "MIT",
+    "@article{xiao2017fashion, title={Fashion-MNIST: a Novel Image Dataset for Benchmarking Machine "
+    "Learning Algorithms}, author={Xiao, Han and Rasul, Kashif and Vollgraf, Roland}, "
+    "journal={arXiv preprint arXiv:1708.07747}, year={2017}}",
+    "https://github.com/zalandoresearch/fashion-mnist",
+    (
+        (
+            role,
+            filename,
+            tuple(u.format(f=filename) for u in _FASHION_URLS),
+            (Checksum("md5", md5, "file", "torchvision FashionMNIST.resources"), Checksum("sha256", sha, "file", _TFDS)),
+            size,
+            f"fashion-{filename}",  # the mirror folder is flat: MNIST already uses the plain names
+        )
+        for role, filename, md5, sha, size in _FASHION
+    ),
+)
+
+# ------------------------------------------------------------------------------- sentence polarity
+_PANG_LEE = (
+    "@inproceedings{pang2005seeing, title={Seeing stars: Exploiting class relationships for sentiment "
+    "categorization with respect to rating scales}, author={Pang, Bo and Lee, Lillian}, "
+    "booktitle={Proceedings of the ACL}, pages={115--124}, year={2005}}"
+)
+_POLARITY_HOME = "https://www.cs.cornell.edu/people/pabo/movie-review-data/"
+_POLARITY_LICENCE = "distributed freely for research by the authors (no formal licence stated)"
+_add_dataset(
+    "polarity",
+    "Sentence polarity dataset v1.0 (Pang & Lee, 2005): official latin-1 tarball",
+    _POLARITY_LICENCE,
+    _PANG_LEE,
+    _POLARITY_HOME,
+    (
+        (
+            "tarball",
+            "rt-polaritydata.tar.gz",
+            (
+                "https://www.cs.cornell.edu/people/pabo/movie-review-data/rt-polaritydata.tar.gz",
+                "https://storage.googleapis.com/seldon-datasets/sentence_polarity_v1/rt-polaritydata.tar.gz",
+            ),
+            (
+                Checksum(
+                    "sha256",
+                    "a05befe52aafda71d458d188a1c54506a998b1308613ba76bbda2e5029409ce9",
+                    "file",
+                    "huggingface datasets rotten_tomatoes dataset_infos.json",
+                ),
+            ),
+            487770,
+            None,
+        ),
+    ),
+)
+_DENNY = "https://raw.githubusercontent.com/dennybritz/cnn-text-classification-tf/master/data/rt-polaritydata/{f}"
+_add_dataset(
+    "polarity-utf8",
+    "Sentence polarity dataset v1.0 (Pang & Lee, 2005): flat UTF-8 copies",
+    _POLARITY_LICENCE,
+    _PANG_LEE,
+    _POLARITY_HOME,
+    (
+        (
+            role,
+            filename,
+            (_DENNY.format(f=filename),),
+            (Checksum("sha256", sha, "file", _SHARED),),
+            size,
+            filename,
+        )
+        for role, filename, sha, size in (
+            ("pos", "rt-polarity.pos", "4134882974a28d0c7b5151256f0e33a6169984ee7372c279e673f1114f475d58", 626395),
+            ("neg", "rt-polarity.neg", "2d11cfbc790f1cd96d78339f41ce53ced1efa83cd22d37d6788fa3fe3d17e2fd", 612506),
+        )
+    ),
+)
+
+# -------------------------------------------------------------------------------- Tiny Shakespeare
+_add_dataset(
+    "tinyshakespeare",
+    "Tiny Shakespeare (Karpathy, char-rnn)",
+    "public domain text (Shakespeare); the char-rnn repository is MIT",
+    "@misc{karpathy2015charrnn, author={Karpathy, Andrej}, title={char-rnn}, year={2015}, "
+    "howpublished={\\url{https://github.com/karpathy/char-rnn}}}",
+    "https://github.com/karpathy/char-rnn",
+    (
+        (
+            "text",
+            "input.txt",
+            ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",),
+            (
+                Checksum(
+                    "sha256",
+                    "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                    "file",
+                    "tensorflow-datasets tiny_shakespeare/checksums.tsv",
+                ),
+            ),
+            1115394,
+            "tinyshakespeare.txt",
+        ),
+    ),
+)
+
+# ------------------------------------------------------------------------------------------- IMDb
+_add_dataset(
+    "imdb",
+    "Large Movie Review Dataset v1.0 (IMDb; Maas et al., 2011)",
+    "free for research; see the dataset's README",
+    "@inproceedings{maas2011learning, title={Learning Word Vectors for Sentiment Analysis}, "
+    "author={Maas, Andrew L. and Daly, Raymond E. and Pham, Peter T. and Huang, Dan and Ng, Andrew Y. "
+    "and Potts, Christopher}, booktitle={Proceedings of ACL-HLT}, pages={142--150}, year={2011}}",
+    "https://ai.stanford.edu/~amaas/data/sentiment/",
+    (
+        (
+            "tarball",
+            "aclImdb_v1.tar.gz",
+            ("https://ai.stanford.edu/~amaas/data/sentiment/aclImdb_v1.tar.gz",),
+            (
+                Checksum(
+                    "sha256",
+                    "c40f74a18d3b61f90feba1e17730e0d38e8b97c05fde7008942e91923d1658fe",
+                    "file",
+                    "tensorflow-datasets imdb_reviews/checksums.tsv",
+                ),
+                Checksum("md5", "7c2ac02c03563afcf9b574c7e56c153a", "file", "paddle/torchtext IMDB loaders"),
+            ),
+            84125825,
+            None,
+        ),
+    ),
+)

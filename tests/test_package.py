@@ -1,0 +1,48 @@
+"""Packaging contracts: a framework-free import, and conda and pip asking for the same things."""
+
+import re
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~ \[;@]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+
+
+def test_import_loads_no_framework():
+    code = "import sys, ptft_utils; print([m for m in ('torch', 'tensorflow', 'keras', 'gensim') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_cli_module_imports_no_framework():
+    code = "import sys, ptft_utils.cli; print([m for m in ('torch', 'tensorflow', 'gensim') if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_environment_yml_lists_the_same_dependencies_as_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"]} | {_name(r) for r in project["optional-dependencies"]["dev"]}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda, pip = set(), set()
+    for item in env["dependencies"]:
+        if isinstance(item, dict):
+            pip |= {_name(r) for r in item["pip"] if not r.startswith("-e")}
+        else:
+            conda.add(_name(item))
+    conda.discard("python")
+    conda.discard("pip")
+    declared = conda | pip
+    assert declared == wanted, f"only in environment.yml: {declared - wanted}; only in pyproject: {wanted - declared}"
+
+
+def test_cpu_constraints_pin_torch_to_the_cpu_build():
+    text = (ROOT / ".ci" / "constraints-cpu.txt").read_text()
+    assert re.search(r"^torch==2\.13\.0$", text, re.M)

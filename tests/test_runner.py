@@ -1,0 +1,141 @@
+"""papermill runs in a real kernel: injected parameters, refusals before execution, failures kept.
+
+A small notebook that follows the chapter contract is written to a temporary folder, so these
+tests exercise the runner and the CLI without paying for a whole chapter.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from ptft_utils import runner
+from ptft_utils.params import ParameterError
+
+pytestmark = pytest.mark.slow
+
+PARAMETERS = '''profile = "default"
+device = "auto"
+seed = 0
+output_dir = "runs/99_demo"
+epochs = None  # training epochs
+explode = None  # raise in a later cell (to test failure reports)
+'''
+
+SETUP = '''from ptft_utils import Recorder, resolve
+PROFILES = {
+    "smoke": {"epochs": 1, "explode": False},
+    "default": {"epochs": 3, "explode": False},
+    "full": {"epochs": 9, "explode": False},
+}
+cfg = resolve(globals(), PROFILES)
+rec = Recorder("99_demo", cfg)
+'''
+
+BODY = '''rec.metric("epochs_used", cfg.epochs)
+rec.metric("seed_used", cfg.seed)
+if cfg.explode:
+    raise RuntimeError("boom, on purpose")
+rec.claim("epochs_positive", "epochs is positive", cfg.epochs > 0, {"epochs": cfg.epochs})
+rec.save()
+'''
+
+
+@pytest.fixture(scope="module")
+def demo_notebook(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("nb")
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    params = nbformat.v4.new_code_cell(PARAMETERS)
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [nbformat.v4.new_markdown_cell("# 99 · Demo"), params,
+                nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(BODY)]  # fmt: skip
+    path = folder / "99_demo.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+def test_notebook_parameters_are_read_by_inspection(demo_notebook):
+    found = runner.notebook_parameters(demo_notebook)
+    assert list(found) == ["profile", "device", "seed", "output_dir", "epochs", "explode"]
+    assert found["epochs"]["help"] == "training epochs"
+
+
+def test_injected_parameters_take_effect(demo_notebook, tmp_path):
+    result = runner.run_notebook(demo_notebook, tmp_path, {"profile": "smoke", "seed": 5}, progress=False)
+    record = json.loads(result.metrics.read_text())
+    assert record["profile"] == "smoke"
+    assert record["metrics"] == {"epochs_used": 1, "seed_used": 5}
+    assert result.output == tmp_path / "99_demo.ipynb" and result.output.exists()
+
+
+def test_override_of_a_chapter_knob_takes_effect(demo_notebook, tmp_path):
+    result = runner.run_notebook(demo_notebook, tmp_path, {"profile": "smoke", "epochs": 4}, progress=False)
+    assert json.loads(result.metrics.read_text())["metrics"]["epochs_used"] == 4
+
+
+def test_unknown_name_is_refused_before_any_kernel_starts(demo_notebook, tmp_path):
+    with pytest.raises(ParameterError) as info:
+        runner.run_notebook(demo_notebook, tmp_path, {"bogus": 1}, progress=False)
+    assert info.value.name == "bogus"
+    assert "profile, device, seed, output_dir, epochs, explode" in str(info.value)
+    assert not (tmp_path / "99_demo.ipynb").exists()
+
+
+def test_bad_knob_value_fails_inside_the_notebook_with_a_parameter_error(demo_notebook, tmp_path):
+    with pytest.raises(runner.NotebookFailed) as info:
+        runner.run_notebook(demo_notebook, tmp_path, {"epochs": -1}, progress=False)
+    assert info.value.ename == "ParameterError"
+    assert "'epochs' = -1" in info.value.evalue
+
+
+def test_failing_cell_is_reported_and_the_partial_notebook_kept(demo_notebook, tmp_path):
+    with pytest.raises(runner.NotebookFailed) as info:
+        runner.run_notebook(demo_notebook, tmp_path, {"explode": True}, progress=False)
+    assert info.value.ename == "RuntimeError" and "boom, on purpose" in info.value.evalue
+    partial = nbformat.read(info.value.output, as_version=4)
+    assert any(o.get("ename") == "RuntimeError" for c in partial.cells for o in c.get("outputs", []))
+
+
+def run_cli(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "ptft_utils.cli", *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_unknown_parameter_exits_2_and_lists_the_valid_ones(demo_notebook, tmp_path):
+    done = run_cli("run", str(demo_notebook), "-p", "profile", "smoke", "-p", "bogus", "1", "--out", str(tmp_path))
+    assert done.returncode == 2
+    assert "'bogus'" in done.stderr and "profile, device, seed, output_dir, epochs, explode" in done.stderr
+
+
+def test_cli_bad_device_exits_2_before_running(demo_notebook, tmp_path):
+    done = run_cli("run", str(demo_notebook), "-p", "device", "tpu", "--out", str(tmp_path))
+    assert done.returncode == 2 and "'device' = 'tpu'" in done.stderr
+
+
+def test_cli_run_parses_values_and_collects_results(demo_notebook, tmp_path):
+    done = run_cli("run", str(demo_notebook), "--profile", "smoke", "-p", "epochs", "2", "--out", str(tmp_path), "-q")
+    assert done.returncode == 0, done.stderr
+    table = run_cli("results", str(tmp_path), "--format", "csv")
+    assert table.returncode == 0
+    header, row = table.stdout.strip().splitlines()[:2]
+    assert "epochs_used" in header.split(",")
+    assert row.split(",")[header.split(",").index("epochs_used")] == "2"
+    verify = run_cli("verify", str(tmp_path))
+    assert verify.returncode == 0 and "1 of 1 claims hold" in verify.stdout
+
+
+def test_cli_failing_cell_exits_1_and_names_the_partial_notebook(demo_notebook, tmp_path):
+    done = run_cli("run", str(demo_notebook), "-p", "explode", "true", "--out", str(tmp_path), "-q")
+    assert done.returncode == 1
+    assert "boom, on purpose" in done.stderr and str(tmp_path / "99_demo.ipynb") in done.stderr
+
+
+def test_parse_value_reads_yaml_scalars_and_lists():
+    assert runner.parse_value("3") == 3
+    assert runner.parse_value("0.5") == 0.5
+    assert runner.parse_value("[1, 5]") == [1, 5]
+    assert runner.parse_value("cpu") == "cpu"
+    assert runner.parse_value("true") is True

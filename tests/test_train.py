@@ -1,0 +1,166 @@
+"""Tests for ptft_utils.train: the loop learns, stops early, checkpoints atomically, resumes after a kill."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from torch import nn
+
+from ptft_utils import train
+from ptft_utils.models import SeedCNN
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def blobs(n: int = 200, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """Two Gaussian blobs in 2-d: an easy task the loop must learn."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 2, n)
+    x = (rng.normal(size=(n, 2)) + 3.0 * y[:, None]).astype(np.float32)
+    return torch.from_numpy(x), torch.from_numpy(y)
+
+
+def test_fit_learns_a_separable_task_and_returns_a_history() -> None:
+    torch.manual_seed(0)
+    model = nn.Linear(2, 2)
+    history = train.fit(model, blobs(), blobs(seed=1), epochs=5, lr=0.3, progress=False)
+    frame = pd.DataFrame(history)
+    assert list(frame["epoch"]) == [1, 2, 3, 4, 5]
+    assert {"train_loss", "val_loss", "val_accuracy", "lr", "seconds", "examples_seen"} <= set(frame.columns)
+    assert frame["val_accuracy"].iloc[-1] > 0.95
+    assert frame["train_loss"].iloc[-1] < frame["train_loss"].iloc[0]
+
+
+def test_epoch_order_depends_only_on_seed_and_epoch() -> None:
+    assert torch.equal(train.epoch_order(50, 3, 7), train.epoch_order(50, 3, 7))
+    assert not torch.equal(train.epoch_order(50, 3, 7), train.epoch_order(50, 3, 8))
+    assert sorted(train.epoch_order(50, 3, 7).tolist()) == list(range(50))
+
+
+def test_early_stopping_stops_after_patience_and_restores_best_weights() -> None:
+    torch.manual_seed(0)
+    x, y = blobs()
+    wrong = (x, 1 - y)  # validation labels flipped: val loss rises as training improves
+    model = nn.Linear(2, 2)
+    history = train.fit(model, (x, y), wrong, epochs=30, lr=0.05, patience=2, progress=False)
+    assert history.stopped_early
+    assert len(history) == history.best_epoch + 2
+    restored = train.evaluate(model, wrong)["loss"]
+    assert restored == pytest.approx(history[history.best_epoch - 1]["val_loss"], rel=1e-6)
+
+
+def test_evaluate_ignores_targets_marked_minus_100() -> None:
+    model = nn.Identity()
+    logits = torch.tensor([[2.0, 0.0], [0.0, 2.0], [2.0, 0.0]])
+    targets = torch.tensor([0, 0, -100])
+    assert train.evaluate(model, (logits, targets))["accuracy"] == pytest.approx(0.5)
+
+
+def test_save_checkpoint_leaves_no_partial_file_when_serialisation_fails(tmp_path: Path) -> None:
+    path = tmp_path / "last.pt"
+    train.save_checkpoint(path, {"epoch": 1})
+    with pytest.raises(Exception):  # noqa: B017 - lambdas cannot be pickled
+        train.save_checkpoint(path, {"epoch": 2, "bad": lambda: None})
+    assert train.load_checkpoint(path)["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_checkpoint_holds_everything_needed_to_resume(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    train.fit(nn.Linear(2, 2), blobs(), blobs(seed=1), epochs=2, progress=False, checkpoint_dir=tmp_path)
+    state = train.load_checkpoint(tmp_path / train.CHECKPOINT_FILE)
+    assert state["epoch"] == 2
+    assert {"model", "optimizer", "scheduler", "rng", "history", "best_state", "best_score"} <= set(state)
+    assert {"torch", "numpy", "python"} == set(state["rng"])
+    assert len(state["history"]) == 2
+
+
+TRAIN_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import numpy as np, torch
+    from ptft_utils import train
+    from ptft_utils.models import SeedCNN
+
+    torch.set_num_threads(1)
+    checkpoint_dir, out, sleep = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.random((96, 28, 28), dtype=np.float32))
+    y = torch.from_numpy(rng.integers(0, 10, 96))
+    model = SeedCNN()
+    history = train.fit(
+        model, (x, y), (x[:32], y[:32]), epochs=5, batch_size=16, seed=1, progress=False,
+        checkpoint_dir=checkpoint_dir, on_epoch_start=lambda epoch, m, o: time.sleep(sleep),
+    )
+    torch.save({"state": model.state_dict(), "resumed_from": history.resumed_from}, out)
+    """
+)
+
+
+def run_script(script: Path, *args: str) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, str(script), *args], env=env, cwd=REPO)
+
+
+def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path: Path) -> None:
+    script = tmp_path / "train_script.py"
+    script.write_text(TRAIN_SCRIPT)
+
+    straight = run_script(script, str(tmp_path / "ckpt_straight"), str(tmp_path / "straight.pt"), "0")
+    assert straight.wait(timeout=300) == 0
+
+    ckpt = tmp_path / "ckpt_killed"
+    killed = run_script(script, str(ckpt), str(tmp_path / "killed.pt"), "1.0")
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        path = ckpt / train.CHECKPOINT_FILE
+        if path.exists() and train.load_checkpoint(path)["epoch"] >= 1:
+            break
+        assert killed.poll() is None, "training finished before it could be killed"
+        time.sleep(0.05)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=30)
+    assert killed.returncode == -signal.SIGKILL
+    assert not (tmp_path / "killed.pt").exists()
+    epoch_at_kill = train.load_checkpoint(ckpt / train.CHECKPOINT_FILE)["epoch"]
+    assert 1 <= epoch_at_kill < 5
+
+    resumed = run_script(script, str(ckpt), str(tmp_path / "killed.pt"), "0")
+    assert resumed.wait(timeout=300) == 0
+
+    a = torch.load(tmp_path / "straight.pt", weights_only=False)
+    b = torch.load(tmp_path / "killed.pt", weights_only=False)
+    assert a["resumed_from"] is None
+    assert b["resumed_from"] == epoch_at_kill
+    for name, tensor in a["state"].items():
+        assert torch.equal(tensor, b["state"][name]), name
+
+
+def test_k_shot_training_beats_chance_on_a_tiny_digit_task() -> None:
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x = torch.nn.functional.interpolate(
+        torch.tensor(digits.images, dtype=torch.float32).unsqueeze(1) / 16.0, size=28, mode="bilinear"
+    ).squeeze(1)
+    y = torch.tensor(digits.target)
+    rng = np.random.default_rng(0)
+    k = 10
+    train_idx = np.concatenate([rng.choice(np.flatnonzero(y.numpy() == c), k, replace=False) for c in range(10)])
+    test_idx = np.setdiff1d(np.arange(len(y)), train_idx)[:500]
+    torch.manual_seed(0)
+    model = SeedCNN()
+    train.fit(model, (x[train_idx], y[train_idx]), epochs=30, batch_size=32, progress=False)
+    accuracy = train.evaluate(model, (x[test_idx], y[test_idx]))["accuracy"]
+    assert accuracy > 0.5  # chance is 0.1
