@@ -8,6 +8,8 @@ growth so TensorFlow and PyTorch can share one GPU in the same kernel.
 
 from __future__ import annotations
 
+import contextlib
+
 from .params import DEVICES, ParameterError
 
 
@@ -63,10 +65,9 @@ def configure_tensorflow(device: str = "auto", *, mixed_precision: bool = False)
     if device == "cuda" and not gpus:
         raise DeviceUnavailableError("device='cuda' was requested but TensorFlow sees no GPU.")
     for gpu in gpus:
-        try:
+        # Growth can only be set before TensorFlow first touches the GPU; later calls raise.
+        with contextlib.suppress(RuntimeError):
             tf.config.experimental.set_memory_growth(gpu, True)
-        except RuntimeError:  # already initialised: growth can only be set before first use
-            pass
     if mixed_precision and gpus:
         tf.keras.mixed_precision.set_global_policy("mixed_float16")
     return "gpu" if gpus else "cpu"

@@ -270,7 +270,9 @@ def profile_table(profiles: Mapping[str, Mapping[str, Any]]):  # -> pandas.DataF
 
     names = check_profiles(profiles)
     return pd.DataFrame(
-        {p: [repr(profiles[p][n]) if isinstance(profiles[p][n], list) else profiles[p][n] for n in names]
-         for p in PROFILE_NAMES},
+        {
+            p: [repr(profiles[p][n]) if isinstance(profiles[p][n], list) else profiles[p][n] for n in names]
+            for p in PROFILE_NAMES
+        },
         index=pd.Index(names, name="knob"),
     )

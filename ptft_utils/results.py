@@ -73,7 +73,7 @@ class Recorder:
         self.output_dir = Path(output_dir if output_dir is not None else self.params.get("output_dir", "."))
         self.profile = self.params.get("profile")
         self._t0 = time.perf_counter()
-        self._started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        self._started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
         self.data_sources: dict[str, str] = {}
         self.values: dict[str, Any] = {}
         self.tables: dict[str, list[dict[str, Any]]] = {}

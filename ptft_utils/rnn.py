@@ -20,7 +20,8 @@ What is here, top to bottom:
   ``train_lm``, ``evaluate_lm``, ``perplexity``, ``bits_per_token``, ``sample`` (temperature
   sampling, deterministic given a seed).
 * Classifier data and training: ``train_classifier`` (optional gradual unfreezing and
-  discriminative learning rates, ULMFiT style) and ``evaluate_classifier``.
+  discriminative learning rates, ULMFiT style, from ``ptft_utils.finetune``) and
+  ``evaluate_classifier``.
 
 Not here: the Keras builder (``keras_rnn``), tokenization and vocabularies (``text``).
 """
@@ -36,6 +37,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
+
+from .finetune import apply_unfreezing, discriminative_param_groups, gradual_unfreezing_schedule, unfreeze
 
 KERAS_GATES = ("i", "f", "c", "o")  # keras.layers.LSTM: input, forget, cell candidate, output
 TORCH_GATES = ("i", "f", "c", "o")  # torch.nn.LSTM: input, forget, cell ("g"), output
@@ -434,17 +437,6 @@ def iterate_batches(
         yield ids[idx, :width], lengths[idx], labels[idx]
 
 
-def discriminative_groups(groups: Sequence[nn.Module], lr: float, decay: float = 2.6) -> list[dict[str, Any]]:
-    """ULMFiT's discriminative rates: the top group gets ``lr``, each lower one ``lr / decay**depth``."""
-    n = len(groups)
-    return [{"params": list(g.parameters()), "lr": lr / decay ** (n - 1 - i)} for i, g in enumerate(groups)]
-
-
-def set_trainable(module: nn.Module, trainable: bool) -> None:
-    for p in module.parameters():
-        p.requires_grad_(trainable)
-
-
 def train_classifier(
     model: LSTMClassifier,
     ids: torch.Tensor,
@@ -473,20 +465,17 @@ def train_classifier(
     if param_groups is not None:
         optim_groups = param_groups(model, lr)
     elif discriminative:
-        optim_groups = discriminative_groups(groups, lr, discriminative)
+        optim_groups = discriminative_param_groups(groups, lr, discriminative)
     else:
         optim_groups = [{"params": list(model.parameters()), "lr": lr}]
     optimizer = torch.optim.Adam(optim_groups)
     steps_per_epoch = math.ceil(len(labels) / batch_size)
     epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))
+    schedule = gradual_unfreezing_schedule(len(groups), epochs) if gradual_unfreezing else [len(groups)] * epochs
     history = []
     for epoch in range(epochs):
-        if gradual_unfreezing:
-            n_open = min(len(groups), epoch + 1)
-            for i, group in enumerate(groups):
-                set_trainable(group, i >= len(groups) - n_open)
-        else:
-            n_open = len(groups)
+        n_open = schedule[epoch]
+        apply_unfreezing(groups, n_open)
         model.train()
         total, n = 0.0, 0
         for x, lens, y in iterate_batches(ids, lengths, labels, batch_size, shuffle=True, seed=seed * 1000 + epoch):
@@ -499,7 +488,7 @@ def train_classifier(
             total += loss.item() * len(y)
             n += len(y)
         history.append({"epoch": epoch + 1, "loss": total / n, "trainable_groups": n_open})
-    set_trainable(model, True)
+    unfreeze(groups)
     return history
 
 
@@ -534,3 +523,20 @@ def evaluate_classifier(
     """Accuracy on a padded set."""
     preds = predict_classifier(model, ids, lengths, pooling=pooling, device=device)
     return float((preds == labels.cpu()).float().mean())
+
+
+# ---------------------------------------------------------------------------------------------
+# Vocabulary coverage
+# ---------------------------------------------------------------------------------------------
+
+
+def oov_rate(token_lists: Sequence[Sequence[str]], vocab: Any, unk_id: int = 1) -> float:
+    """Fraction of tokens that ``vocab.encode`` maps to ``<unk>`` (id 1 in ``ptft_utils.text.Vocab``)."""
+    total = unknown = 0
+    for tokens in token_lists:
+        ids = vocab.encode(list(tokens))
+        total += len(ids)
+        unknown += sum(1 for i in ids if i == unk_id)
+    if total == 0:
+        raise ValueError("oov_rate needs at least one token")
+    return unknown / total

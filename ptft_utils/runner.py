@@ -206,9 +206,8 @@ def build_book(
     env = {**os.environ, "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
     completed = subprocess.run(command, env=env, text=True, capture_output=True)
     if completed.returncode != 0:
-        raise RuntimeError(
-            f"jupyter-book build failed (exit {completed.returncode}):\n{completed.stdout[-6000:]}\n{completed.stderr[-6000:]}"
-        )
+        log = f"{completed.stdout[-6000:]}\n{completed.stderr[-6000:]}"
+        raise RuntimeError(f"jupyter-book build failed (exit {completed.returncode}):\n{log}")
     return html
 
 

@@ -11,8 +11,12 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
+CONDA_NAMES = {"pytorch": "torch"}  # conda-forge package name -> PyPI name
+
+
 def _name(requirement: str) -> str:
-    return re.split(r"[<>=!~ \[;@]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+    name = re.split(r"[<>=!~ \[;@]", requirement.strip(), maxsplit=1)[0].lower().replace("_", "-")
+    return CONDA_NAMES.get(name, name)
 
 
 def test_import_loads_no_framework():

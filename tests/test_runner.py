@@ -17,15 +17,15 @@ from ptft_utils.params import ParameterError
 
 pytestmark = pytest.mark.slow
 
-PARAMETERS = '''profile = "default"
+PARAMETERS = """profile = "default"
 device = "auto"
 seed = 0
 output_dir = "runs/99_demo"
 epochs = None  # training epochs
 explode = None  # raise in a later cell (to test failure reports)
-'''
+"""
 
-SETUP = '''from ptft_utils import Recorder, resolve
+SETUP = """from ptft_utils import Recorder, resolve
 PROFILES = {
     "smoke": {"epochs": 1, "explode": False},
     "default": {"epochs": 3, "explode": False},
@@ -33,15 +33,15 @@ PROFILES = {
 }
 cfg = resolve(globals(), PROFILES)
 rec = Recorder("99_demo", cfg)
-'''
+"""
 
-BODY = '''rec.metric("epochs_used", cfg.epochs)
+BODY = """rec.metric("epochs_used", cfg.epochs)
 rec.metric("seed_used", cfg.seed)
 if cfg.explode:
     raise RuntimeError("boom, on purpose")
 rec.claim("epochs_positive", "epochs is positive", cfg.epochs > 0, {"epochs": cfg.epochs})
 rec.save()
-'''
+"""
 
 
 @pytest.fixture(scope="module")

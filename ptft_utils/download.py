@@ -1,0 +1,459 @@
+"""Verified, resumable, locked fetching of registry files into the data cache.
+
+``fetch(key_or_entry) -> Path`` returns a local copy of one :class:`~ptft_utils.registry.FileEntry`
+that matches one of its checksums, from the first place that has it:
+
+1. the cache, ``$PTFT_DATA/<dataset>/<filename>`` (default ``~/.cache/ptft``), if it verifies; a
+   cached file that fails its checksum is logged ("... failed its checksum, fetching again") and
+   replaced;
+2. the mirror named by ``PTFT_DATA_MIRROR`` (a flat folder, or a base URL), under the entry's
+   ``mirror_filename``;
+3. the entry's URLs, publisher first.
+
+Every copy, from a folder or over HTTP, takes the same path: stream into a hidden ``.part`` file
+in the cache folder, verify, then ``os.replace`` onto the target; a reader never sees half a file.
+Transient network errors (timeouts, resets, a connection dropped mid-file, HTTP 5xx) are retried
+a bounded number of times with exponential back-off, resuming with an HTTP ``Range`` request when
+the server allows it; permanent ones (DNS failure, refused connection, HTTP 404) move on to the
+next URL at once, so that an offline machine gives up in milliseconds. A ``fcntl`` lock per file
+makes concurrent processes (parallel papermill runs) do one download: the others wait, then find
+the verified file in the cache. When every source fails, one :class:`DataUnavailableError` lists
+what was tried and says which file to place where, with its checksum.
+
+This module knows nothing about file formats; :mod:`ptft_utils.data` parses the files.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import http.client
+import logging
+import os
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import registry
+from .registry import Checksum, FileEntry
+
+try:  # POSIX only; elsewhere concurrent fetches are simply not coordinated
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+__all__ = [
+    "ChecksumError",
+    "DataUnavailableError",
+    "FetchResult",
+    "cache_dir",
+    "cache_path",
+    "cache_status",
+    "fetch",
+    "fetch_result",
+    "mirror_location",
+    "verify",
+]
+
+log = logging.getLogger(__name__)
+
+DEFAULT_CACHE = "~/.cache/ptft"
+CONNECT_TIMEOUT = float(os.environ.get("PTFT_CONNECT_TIMEOUT", "5"))  # seconds to connect
+READ_TIMEOUT = float(os.environ.get("PTFT_READ_TIMEOUT", "30"))  # seconds without a byte mid-file
+MAX_ATTEMPTS = 3  # per URL, for transient errors only
+BACKOFF_SECONDS = 0.5  # first pause; doubles each retry
+PROGRESS_MIN_BYTES = 1 << 20  # a progress bar for network downloads of 1 MiB or more
+CHUNK_BYTES = 1 << 16
+_REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+# ------------------------------------------------------------------------------------------ errors
+class ChecksumError(ValueError):
+    """A file does not match any of the checksums its registry entry accepts."""
+
+    def __init__(self, path: str | os.PathLike[str], expected: str, actual: str) -> None:
+        self.path = Path(path)
+        self.expected = expected
+        self.actual = actual
+        super().__init__(f"{self.path} failed its checksum: expected {expected}; got {actual}")
+
+
+class DataUnavailableError(RuntimeError):
+    """No source could provide a dataset; the message says what was tried and what to do by hand."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        dataset: str = "",
+        attempts: tuple[tuple[str, str], ...] = (),
+        target: Path | None = None,
+        checksum: str = "",
+    ) -> None:
+        super().__init__(message)
+        self.dataset = dataset
+        self.attempts = attempts
+        self.target = target
+        self.checksum = checksum
+
+    @classmethod
+    def for_entry(
+        cls, entry: FileEntry, attempts: list[tuple[str, str]], target: Path, network: bool
+    ) -> DataUnavailableError:
+        lines = [f"Could not obtain {entry.filename!r} of dataset {entry.dataset!r} (registry entry {entry.key!r})."]
+        lines.append("Tried:")
+        lines += [f"  - {where}: {error}" for where, error in attempts] or ["  - (no source configured)"]
+        if not network:
+            lines.append("  (the network was not tried in this pass)")
+        source = entry.urls[0] if entry.urls else "its publisher"
+        lines.append(f"To fix it by hand: download {entry.filename} (from {source}) and place it at")
+        lines.append(f"  {target}")
+        mirror = mirror_location()
+        folder = mirror if isinstance(mirror, Path) else "a folder named by PTFT_DATA_MIRROR"
+        lines.append(f"or put it in {folder} as {entry.mirror_filename}.")
+        lines.append(f"It must match {entry.describe_checksums()}.")
+        return cls(
+            "\n".join(lines),
+            dataset=entry.dataset,
+            attempts=tuple(attempts),
+            target=target,
+            checksum=entry.describe_checksums(),
+        )
+
+
+class _Permanent(Exception):
+    """This source will not work now (missing, refused, not found): try the next one."""
+
+
+class _Transient(Exception):
+    """This source may work if asked again (a dropped connection, a 5xx)."""
+
+
+_TRANSIENT = (_Transient, TimeoutError, ConnectionError, http.client.HTTPException)
+
+
+# ------------------------------------------------------------------------------------------ places
+def cache_dir() -> Path:
+    """The cache root: ``$PTFT_DATA`` or ``~/.cache/ptft``."""
+    return Path(os.environ.get("PTFT_DATA") or DEFAULT_CACHE).expanduser()
+
+
+def cache_path(entry: FileEntry | str) -> Path:
+    """Where ``entry`` lives in the cache: ``<cache>/<dataset>/<filename>``."""
+    entry = _entry(entry)
+    return cache_dir() / entry.dataset / entry.filename
+
+
+def mirror_location() -> Path | str | None:
+    """``PTFT_DATA_MIRROR`` as a folder (``Path``) or a base URL (``str`` ending in ``/``); ``None`` if unset.
+
+    A relative folder that does not exist from the current directory is looked up from the
+    repository root too, so ``PTFT_DATA_MIRROR=../shared/data`` works from ``notebooks/`` as well.
+    """
+    value = os.environ.get("PTFT_DATA_MIRROR", "").strip()
+    if not value:
+        return None
+    if value.startswith(("http://", "https://")):
+        return value.rstrip("/") + "/"
+    if value.startswith("file://"):
+        value = urllib.request.url2pathname(urllib.parse.urlparse(value).path)
+    folder = Path(value).expanduser()
+    if not folder.is_absolute() and not folder.exists() and (_REPO_ROOT / folder).exists():
+        folder = _REPO_ROOT / folder
+    return folder.resolve() if folder.exists() else folder
+
+
+def _entry(entry: FileEntry | str) -> FileEntry:
+    return entry if isinstance(entry, FileEntry) else registry.get(entry)
+
+
+# ------------------------------------------------------------------------------------ verification
+def verify(entry: FileEntry | str, path: str | os.PathLike[str]) -> Checksum:
+    """Return the checksum of ``entry`` that ``path`` matches; raise :class:`ChecksumError` if none.
+
+    File digests are computed first (one read, all algorithms); digests of the gunzipped payload
+    only if no file digest matched. A file that is not valid gzip fails the payload checks.
+    """
+    entry = _entry(entry)
+    path = Path(path)
+    actual: list[str] = []
+    file_sums = [c for c in entry.checksums if c.of == "file"]
+    if file_sums:
+        digests = _hash_stream(_read_file(path), {c.algorithm for c in file_sums})
+        for c in file_sums:
+            if digests[c.algorithm] == c.digest:
+                return c
+        actual += [f"{alg} {digest} (of the file)" for alg, digest in sorted(digests.items())]
+    payload_sums = [c for c in entry.checksums if c.of == "gunzip"]
+    if payload_sums:
+        try:
+            digests = _hash_stream(_read_gunzip(path), {c.algorithm for c in payload_sums})
+        except (OSError, EOFError, zlib.error) as err:
+            actual.append(f"a payload that does not decompress ({type(err).__name__}: {err})")
+        else:
+            for c in payload_sums:
+                if digests[c.algorithm] == c.digest:
+                    return c
+            actual += [f"{alg} {digest} (of the gunzipped payload)" for alg, digest in sorted(digests.items())]
+    raise ChecksumError(path, entry.describe_checksums(), "; ".join(actual))
+
+
+def _read_file(path: Path) -> Iterator[bytes]:
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            yield chunk
+
+
+def _read_gunzip(path: Path) -> Iterator[bytes]:
+    with gzip.open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            yield chunk
+
+
+def _hash_stream(chunks: Iterator[bytes], algorithms: set[str]) -> dict[str, str]:
+    hashes = {alg: hashlib.new(alg, usedforsecurity=False) for alg in algorithms}
+    for chunk in chunks:
+        for h in hashes.values():
+            h.update(chunk)
+    return {alg: h.hexdigest() for alg, h in hashes.items()}
+
+
+# ----------------------------------------------------------------------------------------- locking
+@contextlib.contextmanager
+def _locked(lock_file: Path, what: str) -> Iterator[None]:
+    """Hold an exclusive ``fcntl.flock`` on ``lock_file`` (a no-op where fcntl does not exist)."""
+    if fcntl is None:  # pragma: no cover
+        yield
+        return
+    fd = os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("waiting for another process that is fetching %s", what)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+# ----------------------------------------------------------------------------------------- copying
+def _open(url: str, offset: int) -> http.client.HTTPResponse:
+    request = urllib.request.Request(url, headers={"User-Agent": "ptft-data/0.1 (+https://github.com/ptft-book/ptft)"})
+    if offset and url.startswith(("http://", "https://")):
+        request.add_header("Range", f"bytes={offset}-")
+    try:
+        return urllib.request.urlopen(request, timeout=CONNECT_TIMEOUT)  # noqa: S310 - URLs come from the registry
+    except urllib.error.HTTPError as err:
+        message = f"HTTP {err.code} {err.reason}"
+        if err.code in (408, 429) or err.code >= 500:
+            raise _Transient(message) from err
+        raise _Permanent(message) from err
+    except urllib.error.URLError as err:
+        reason = err.reason
+        if isinstance(reason, (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)):
+            raise _Transient(f"{type(reason).__name__}: {reason}") from err
+        # DNS failure (offline), connection refused, connect timeout, missing local file: do not wait
+        name = type(reason).__name__ if isinstance(reason, BaseException) else "URLError"
+        raise _Permanent(f"{name}: {reason}") from err
+
+
+def _widen_read_timeout(response: http.client.HTTPResponse) -> None:
+    """After a fast connect, allow slow reads (the socket is private to http.client; best effort)."""
+    with contextlib.suppress(AttributeError, OSError):
+        response.fp.raw._sock.settimeout(READ_TIMEOUT)  # type: ignore[union-attr]
+
+
+def _stream(url: str, part: Path, entry: FileEntry, progress: bool) -> None:
+    """Copy ``url`` into ``part``, resuming a previous partial copy when the server honours ``Range``."""
+    offset = part.stat().st_size if part.exists() else 0
+    with _open(url, offset) as response:
+        status = getattr(response, "status", 200) or 200
+        resumed = offset > 0 and status == 206 and response.headers.get("Content-Range", "").startswith(
+            f"bytes {offset}-"
+        )
+        if not resumed:
+            offset = 0
+        length_header = response.headers.get("Content-Length")
+        expected = int(length_header) if length_header and length_header.isdigit() else None
+        total = offset + expected if expected is not None else entry.size
+        _widen_read_timeout(response)
+        bar = None
+        if progress and url.startswith(("http://", "https://")) and total and total >= PROGRESS_MIN_BYTES:
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=entry.filename
+            )
+        written = 0
+        try:
+            with open(part, "ab" if resumed else "wb") as out:
+                while chunk := response.read(CHUNK_BYTES):
+                    out.write(chunk)
+                    written += len(chunk)
+                    if bar is not None:
+                        bar.update(len(chunk))
+                out.flush()
+                os.fsync(out.fileno())
+        finally:
+            if bar is not None:
+                bar.close()
+    if expected is not None and written != expected:
+        raise _Transient(f"connection closed after {offset + written:,} of {offset + expected:,} bytes")
+
+
+def _copy_verified(url: str, entry: FileEntry, target: Path, progress: bool) -> Checksum:
+    """Stream ``url`` to a hidden part file next to ``target``, verify, rename. Raises on failure."""
+    part = target.with_name(f".{target.name}.part")
+    part.unlink(missing_ok=True)  # a stale part from a killed process, or from another URL
+    try:
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            try:
+                _stream(url, part, entry, progress)
+                break
+            except _TRANSIENT as err:
+                description = f"{type(err).__name__}: {err}" if not isinstance(err, _Transient) else str(err)
+                if attempt == MAX_ATTEMPTS:
+                    raise _Permanent(f"{description} (gave up after {MAX_ATTEMPTS} attempts)") from err
+                pause = BACKOFF_SECONDS * 2 ** (attempt - 1)
+                log.warning("%s: %s; retrying in %.1f s (attempt %d of %d)", url, description, pause, attempt + 1,
+                            MAX_ATTEMPTS)
+                time.sleep(pause)
+        matched = verify(entry, part)
+        os.replace(part, target)
+        return matched
+    finally:
+        part.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------------------ fetching
+@dataclass(frozen=True)
+class FetchResult:
+    """Where a fetched file is, where it came from this time, and the checksum it matched."""
+
+    path: Path
+    origin: str  # "cache", "mirror" or "download"
+    source: str  # the cache path, the mirror file/URL, or the download URL
+    checksum: Checksum
+
+    def describe(self) -> str:
+        how = f"{self.checksum.algorithm} verified"
+        if self.origin == "cache":
+            return f"cache {self.path} ({how})"
+        return f"{self.origin} {self.source} ({how}), cached at {self.path}"
+
+
+def _sources(entry: FileEntry, network: bool) -> Iterator[tuple[str, str, str, Path | None]]:
+    """(origin, url, label, local path or None) in the order they are tried."""
+    mirror = mirror_location()
+    if isinstance(mirror, Path):
+        local = mirror / entry.mirror_filename
+        yield "mirror", local.resolve().as_uri() if local.exists() else "", str(local), local
+    elif isinstance(mirror, str):
+        url = mirror + urllib.parse.quote(entry.mirror_filename)
+        yield "mirror", url, url, None
+    if network:
+        for url in entry.urls:
+            yield "download", url, url, None
+
+
+def fetch_result(entry: FileEntry | str, *, network: bool = True, progress: bool = True) -> FetchResult:
+    """Like :func:`fetch`, and say where the file came from (for provenance strings)."""
+    entry = _entry(entry)
+    target = cache_path(entry)
+    if target.is_file():  # fast path: no lock needed to read a file that is only ever replaced atomically
+        with contextlib.suppress(ChecksumError, OSError):
+            return FetchResult(target, "cache", str(target), verify(entry, target))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with _locked(target.with_name(f".{target.name}.lock"), entry.filename):
+        if target.is_file():
+            try:
+                return FetchResult(target, "cache", str(target), verify(entry, target))
+            except ChecksumError as err:
+                log.warning("%s failed its checksum, fetching again (%s)", target, err)
+                target.unlink(missing_ok=True)
+        attempts: list[tuple[str, str]] = []
+        for origin, url, label, local in _sources(entry, network):
+            if local is not None and not local.is_file():
+                attempts.append((label, "not found in the mirror folder"))
+                continue
+            try:
+                matched = _copy_verified(url, entry, target, progress)
+            except ChecksumError as err:
+                log.warning("%s failed its checksum, trying the next source (%s)", label, err)
+                attempts.append((label, f"checksum mismatch: expected {err.expected}; got {err.actual}"))
+                continue
+            except _Permanent as err:
+                attempts.append((label, str(err)))
+                continue
+            log.info("fetched %s from %s", entry.filename, label)
+            return FetchResult(target, origin, label, matched)
+        raise DataUnavailableError.for_entry(entry, attempts, target, network)
+
+
+def fetch(entry: FileEntry | str, *, network: bool = True, progress: bool = True) -> Path:
+    """Return a verified local copy of a registry file (a key such as ``"mnist-test-images"`` or an entry).
+
+    ``network=False`` tries only the cache and the mirror. Raises :class:`DataUnavailableError`
+    when no source works.
+    """
+    return fetch_result(entry, network=network, progress=progress).path
+
+
+# ---------------------------------------------------------------------------------------- overview
+def cache_status(verify_files: bool = True) -> list[dict[str, object]]:
+    """One row per registry file: ``status`` is ``cached``, ``in mirror`` or ``missing``, with its ``path``.
+
+    A cached or mirrored copy counts only if it passes its checksum (``verify_files=False`` checks
+    existence only, which is faster for large files); a failing copy is reported in ``note``.
+    """
+    mirror = mirror_location()
+    rows: list[dict[str, object]] = []
+    for key in sorted(registry.FILES):
+        entry = registry.FILES[key]
+        target = cache_path(entry)
+        row: dict[str, object] = {
+            "key": key,
+            "dataset": entry.dataset,
+            "file": entry.filename,
+            "status": "missing",
+            "path": str(target),
+            "size": entry.size,
+            "note": "",
+        }
+        notes = []
+        if target.is_file():
+            if _passes(entry, target, verify_files):
+                row["status"] = "cached"
+                rows.append(row)
+                continue
+            notes.append("cached copy fails its checksum")
+        if isinstance(mirror, Path):
+            local = mirror / entry.mirror_filename
+            if local.is_file():
+                if _passes(entry, local, verify_files):
+                    row["status"], row["path"] = "in mirror", str(local)
+                else:
+                    notes.append(f"mirror copy {local} fails its checksum")
+        elif isinstance(mirror, str):
+            notes.append(f"mirror URL {mirror} not checked")
+        row["note"] = "; ".join(notes)
+        rows.append(row)
+    return rows
+
+
+def _passes(entry: FileEntry, path: Path, verify_files: bool) -> bool:
+    if not verify_files:
+        return True
+    try:
+        verify(entry, path)
+    except (ChecksumError, OSError):
+        return False
+    return True
