@@ -167,29 +167,29 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     from .repro import cpu_model
 
-    print(f"python      {platform.python_version()} ({sys.executable})")
-    print(f"cpu         {cpu_model()}, {os.cpu_count()} logical cores")
+    print(f"python        {platform.python_version()} ({sys.executable})")
+    print(f"cpu           {cpu_model()}, {os.cpu_count()} logical cores")
     for package in ("ptft", "numpy", "torch", "tensorflow", "keras", "gensim", "scikit-learn", "pandas",
                     "seaborn", "papermill", "jupyter-book"):  # fmt: skip
         try:
             version = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
             version = "not installed"
-        print(f"{package:<12}{version}")
+        print(f"{package:<14}{version}")
     try:
         import torch
 
         cuda = f"CUDA {torch.version.cuda}, {torch.cuda.device_count()} GPU(s)" if torch.cuda.is_available() else "none"
         if torch.cuda.is_available():
             cuda += ": " + ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
-        print(f"torch GPU   {cuda}")
+        print(f"torch GPU     {cuda}")
     except ImportError:
         print("torch GPU   (torch not installed)")
-    from . import data
+    from . import download
 
-    print(f"data cache  {data.cache_dir()}   (PTFT_DATA)")
-    print(f"data mirror {os.environ.get('PTFT_DATA_MIRROR') or '(none)'}   (PTFT_DATA_MIRROR)")
-    for row in data.cache_status():
+    print(f"data cache    {download.cache_dir()}   (PTFT_DATA)")
+    print(f"data mirror   {os.environ.get('PTFT_DATA_MIRROR') or '(none)'}   (PTFT_DATA_MIRROR)")
+    for row in download.cache_status():
         print(f"  {row['dataset']:<22} {row['file']:<34} {row['status']}")
     return 0
 

@@ -5,6 +5,7 @@ tests exercise the runner and the CLI without paying for a whole chapter.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -139,3 +140,14 @@ def test_parse_value_reads_yaml_scalars_and_lists():
     assert runner.parse_value("[1, 5]") == [1, 5]
     assert runner.parse_value("cpu") == "cpu"
     assert runner.parse_value("true") is True
+
+
+def test_doctor_lists_each_registry_file_with_its_status(tmp_path, shared_data):
+    env = {**os.environ, "PTFT_DATA": str(tmp_path), "PTFT_DATA_MIRROR": str(shared_data)}
+    done = subprocess.run([sys.executable, "-m", "ptft_utils.cli", "doctor"], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("python") and "cores" in lines[1]
+    mnist_test = [line for line in lines if "mnist" in line.split()[:1] and "t10k-images" in line]
+    assert mnist_test and mnist_test[0].endswith("in mirror")
+    assert any(line.split()[0] == "mnist" and line.endswith("missing") for line in lines if line.strip())
