@@ -40,7 +40,7 @@ import functools
 import gzip
 import tarfile
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -49,7 +49,6 @@ from . import registry
 from .download import (
     ChecksumError,
     DataUnavailableError,
-    FetchResult,
     cache_dir,
     cache_path,
     cache_status,
@@ -79,11 +78,15 @@ __all__ = [
     "load_digits28",
     "load_fashion_mnist",
     "load_images",
+    "load_imdb",
     "load_lee_similarity",
     "load_mnist",
     "load_polarity",
     "load_text",
     "load_word_similarity",
+    "read_imdb_tarball",
+    "read_polarity_lines",
+    "read_polarity_tarball",
     "mirror_location",
     "shipped_path",
     "train_val_test_split",
@@ -170,6 +173,8 @@ def _say(message: str) -> None:
 
 
 def _short(err: Exception) -> str:
+    if isinstance(err, DataUnavailableError):
+        return err.summary()
     return str(err).splitlines()[0] if str(err) else type(err).__name__
 
 
@@ -249,7 +254,7 @@ def _load_idx_pair(dataset: str, split: str, title: str) -> ImageData:
         raise ValueError(f"{dataset} {split}: {images.shape[0]} images but {labels.shape[0]} labels")
     provenance = (
         f"real: {title} {split}, {len(labels):,} images 28x28 "
-        f"({images_got.path.name} from {images_got.describe()}; {labels_got.path.name} from {labels_got.describe()})"
+        f"(images from {images_got.describe()}; labels from {labels_got.describe()})"
     )
     return ImageData(images, labels, provenance, name=dataset, split=split)
 
@@ -368,15 +373,16 @@ def load_text(name: str = "tinyshakespeare") -> Corpus:
         except DataUnavailableError as err:
             corpus = load_text("lee_background")
             corpus.provenance = f"stand-in for Tiny Shakespeare (unavailable: {_short(err)}) -> {corpus.provenance}"
-            _say(f"dataset='auto': Tiny Shakespeare is not available here; using gensim's lee_background corpus.")
+            _say("dataset='auto': Tiny Shakespeare is not available here; using gensim's lee_background corpus.")
             return corpus
         _say(f"dataset='auto': using Tiny Shakespeare ({len(corpus):,} characters).")
         return corpus
     if name == "tinyshakespeare":
         got = fetch_result("tinyshakespeare-text")
         text = got.path.read_bytes().decode("utf-8")
-        return Corpus(text, f"real: Tiny Shakespeare (char-rnn input.txt, {len(text):,} characters) from {got.describe()}",
-                      name)
+        return Corpus(
+            text, f"real: Tiny Shakespeare (char-rnn input.txt, {len(text):,} characters) from {got.describe()}", name
+        )
     path = shipped_path(name)
     text = _decode_legacy(path.read_bytes())
     n_docs = sum(1 for line in text.splitlines() if line.strip())
@@ -443,11 +449,18 @@ def load_analogies(lowercase: bool = True) -> Analogies:
 POLARITY_DATASETS = ("auto", "polarity", "shipped")
 
 
+def read_polarity_lines(path: str | Path) -> list[str]:
+    """The sentences of one ``rt-polarity.pos``/``.neg`` file, UTF-8 or Windows-1252, stripped."""
+    return _polarity_lines(Path(path).read_bytes())
+
+
 def _polarity_lines(data: bytes) -> list[str]:
     return [line.strip() for line in _decode_legacy(data).splitlines() if line.strip()]
 
 
-def _polarity_from_tarball(path: Path) -> tuple[list[str], list[str]]:
+def read_polarity_tarball(path: str | Path) -> tuple[list[str], list[str]]:
+    """(positive, negative) sentences from the official ``rt-polaritydata.tar.gz`` (any encoding)."""
+    path = Path(path)
     found: dict[str, bytes] = {}
     with tarfile.open(path, "r:gz") as archive:
         for member in archive.getmembers():
@@ -489,7 +502,7 @@ def _load_polarity_real() -> TextData:
         except DataUnavailableError as err:
             errors.append(err)
         else:
-            pos, neg = _polarity_from_tarball(tar_got.path)
+            pos, neg = read_polarity_tarball(tar_got.path)
             return _polarity_text_data(
                 pos,
                 neg,
@@ -498,8 +511,12 @@ def _load_polarity_real() -> TextData:
                 "polarity",
             )
     final = errors[-2:]  # the network pass: the UTF-8 pair, then the tarball
-    message = "The sentence polarity dataset v1.0 could not be obtained. Either of these fixes it:\n\n" + "\n\n".join(
-        str(err) for err in final
+    neg_entry = registry.get("polarity-utf8-neg")
+    message = (
+        "The sentence polarity dataset v1.0 could not be obtained. Either place the two UTF-8 files "
+        "rt-polarity.pos and rt-polarity.neg, or the official tarball:\n\n"
+        f"{final[0]}\n(rt-polarity.neg likewise: place it at {cache_path(neg_entry)}; it must match "
+        f"{neg_entry.describe_checksums()}.)\n\n{final[-1]}"
     )
     raise DataUnavailableError(
         message,
@@ -530,7 +547,7 @@ def load_polarity(dataset: str = "auto") -> TextData:
             data = _load_polarity_real()
         except DataUnavailableError as err:
             shipped = load_polarity("shipped")
-            shipped.provenance = f"stand-in for sentence polarity v1.0 (unavailable: {_short(err)}) -> {shipped.provenance}"
+            shipped.provenance = f"stand-in for sentence polarity (unavailable: {_short(err)}) -> {shipped.provenance}"
             _say(
                 f"dataset='auto': the sentence polarity dataset is not available here; "
                 f"using gensim's shipped {len(shipped)} sentences."
@@ -547,6 +564,47 @@ def load_polarity(dataset: str = "auto") -> TextData:
     return _polarity_text_data(
         pos, neg, _gensim_provenance(path.name, f"{len(pos)} positive + {len(neg)} negative sentences"), "shipped"
     )
+
+
+# ------------------------------------------------------------------------------------------- IMDb
+def read_imdb_tarball(path: str | Path, split: str = "train") -> tuple[list[str], np.ndarray]:
+    """Reviews and labels (1 = positive) of ``aclImdb/<split>/{pos,neg}/*.txt`` in ``aclImdb_v1.tar.gz``.
+
+    Reviews are sorted by file name within each class (positives first) so the order is stable;
+    ``<br />`` tags are replaced by newlines. Unlabelled reviews (``train/unsup``) are skipped.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    found: dict[str, list[tuple[str, str]]] = {"pos": [], "neg": []}
+    with tarfile.open(path, "r:gz") as archive:
+        for member in archive:
+            parts = member.name.split("/")
+            if (
+                member.isfile()
+                and len(parts) == 4
+                and parts[1] == split
+                and parts[2] in found
+                and parts[3].endswith(".txt")
+            ):
+                handle = archive.extractfile(member)
+                if handle is not None:
+                    text = handle.read().decode("utf-8", errors="replace").replace("<br />", "\n")
+                    found[parts[2]].append((parts[3], text))
+    texts = [text for _, text in sorted(found["pos"])] + [text for _, text in sorted(found["neg"])]
+    labels = np.concatenate([np.ones(len(found["pos"]), np.int64), np.zeros(len(found["neg"]), np.int64)])
+    return texts, labels
+
+
+def load_imdb(split: str = "train") -> TextData:
+    """The IMDb large movie review set (Maas et al., 2011): 25,000 reviews per split, half positive.
+
+    An 84 MB download (registry ``imdb-tarball``; not in the shared mirror), so use it on the
+    ``full`` profile; reading the tarball takes several seconds.
+    """
+    got = fetch_result("imdb-tarball")
+    texts, labels = read_imdb_tarball(got.path, split)
+    provenance = f"real: IMDb large movie review v1.0 {split}, {len(texts):,} reviews, from {got.describe()}"
+    return TextData(texts, labels, provenance, "imdb")
 
 
 # ------------------------------------------------------------------------------------------ splits
@@ -627,9 +685,5 @@ def train_val_test_split(
         bounds = np.cumsum([0, *counts])
         for i in range(3):
             parts[i].append(shuffled[bounds[i] : bounds[i + 1]])
-    train, val, test = (np.sort(np.concatenate(p)).astype(np.int64) for p in parts)
+    train, val, test = (np.sort(np.concatenate([np.zeros(0, np.int64), *p])).astype(np.int64) for p in parts)
     return train, val, test
-
-
-# Keep names used by the registry visible here for `from ptft_utils.data import registry`.
-_ = (registry, FetchResult, field)

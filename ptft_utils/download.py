@@ -98,9 +98,16 @@ class DataUnavailableError(RuntimeError):
     ) -> None:
         super().__init__(message)
         self.dataset = dataset
+        self.filename = target.name if target is not None else ""
         self.attempts = attempts
         self.target = target
         self.checksum = checksum
+
+    def summary(self) -> str:
+        """One line: the file and the first distinct errors, for provenance strings and printed notes."""
+        errors = list(dict.fromkeys(error for _, error in self.attempts))
+        shown = "; ".join(errors[:2]) + ("; ..." if len(errors) > 2 else "")
+        return f"{self.filename or self.dataset}: {shown or 'no source'}"
 
     @classmethod
     def for_entry(
@@ -268,7 +275,7 @@ def _open(url: str, offset: int) -> http.client.HTTPResponse:
 def _widen_read_timeout(response: http.client.HTTPResponse) -> None:
     """After a fast connect, allow slow reads (the socket is private to http.client; best effort)."""
     with contextlib.suppress(AttributeError, OSError):
-        response.fp.raw._sock.settimeout(READ_TIMEOUT)  # type: ignore[union-attr]
+        response.fp.raw._sock.settimeout(READ_TIMEOUT)  # type: ignore[attr-defined,union-attr]
 
 
 def _stream(url: str, part: Path, entry: FileEntry, progress: bool) -> None:
@@ -276,8 +283,8 @@ def _stream(url: str, part: Path, entry: FileEntry, progress: bool) -> None:
     offset = part.stat().st_size if part.exists() else 0
     with _open(url, offset) as response:
         status = getattr(response, "status", 200) or 200
-        resumed = offset > 0 and status == 206 and response.headers.get("Content-Range", "").startswith(
-            f"bytes {offset}-"
+        resumed = (
+            offset > 0 and status == 206 and response.headers.get("Content-Range", "").startswith(f"bytes {offset}-")
         )
         if not resumed:
             offset = 0
@@ -289,9 +296,7 @@ def _stream(url: str, part: Path, entry: FileEntry, progress: bool) -> None:
         if progress and url.startswith(("http://", "https://")) and total and total >= PROGRESS_MIN_BYTES:
             from tqdm import tqdm
 
-            bar = tqdm(
-                total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=entry.filename
-            )
+            bar = tqdm(total=total, initial=offset, unit="B", unit_scale=True, unit_divisor=1024, desc=entry.filename)
         written = 0
         try:
             with open(part, "ab" if resumed else "wb") as out:
@@ -323,8 +328,9 @@ def _copy_verified(url: str, entry: FileEntry, target: Path, progress: bool) -> 
                 if attempt == MAX_ATTEMPTS:
                     raise _Permanent(f"{description} (gave up after {MAX_ATTEMPTS} attempts)") from err
                 pause = BACKOFF_SECONDS * 2 ** (attempt - 1)
-                log.warning("%s: %s; retrying in %.1f s (attempt %d of %d)", url, description, pause, attempt + 1,
-                            MAX_ATTEMPTS)
+                log.warning(
+                    "%s: %s; retrying in %.1f s (attempt %d of %d)", url, description, pause, attempt + 1, MAX_ATTEMPTS
+                )
                 time.sleep(pause)
         matched = verify(entry, part)
         os.replace(part, target)
@@ -344,10 +350,10 @@ class FetchResult:
     checksum: Checksum
 
     def describe(self) -> str:
-        how = f"{self.checksum.algorithm} verified"
-        if self.origin == "cache":
-            return f"cache {self.path} ({how})"
-        return f"{self.origin} {self.source} ({how}), cached at {self.path}"
+        """Short: ``mirror /work/shared/data/x.gz (sha256 of the gunzipped payload verified)``."""
+        what = "" if self.checksum.of == "file" else " of the gunzipped payload"
+        how = f"{self.checksum.algorithm}{what} verified"
+        return f"{self.origin} {self.source} ({how})"
 
 
 def _sources(entry: FileEntry, network: bool) -> Iterator[tuple[str, str, str, Path | None]]:
@@ -372,7 +378,9 @@ def fetch_result(entry: FileEntry | str, *, network: bool = True, progress: bool
         with contextlib.suppress(ChecksumError, OSError):
             return FetchResult(target, "cache", str(target), verify(entry, target))
     target.parent.mkdir(parents=True, exist_ok=True)
-    with _locked(target.with_name(f".{target.name}.lock"), entry.filename):
+    locks = cache_dir() / ".locks"  # kept apart, so that a dataset folder holds only verified files
+    locks.mkdir(parents=True, exist_ok=True)
+    with _locked(locks / f"{entry.dataset}--{entry.filename}.lock", entry.filename):
         if target.is_file():
             try:
                 return FetchResult(target, "cache", str(target), verify(entry, target))

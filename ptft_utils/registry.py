@@ -267,7 +267,10 @@ _add_dataset(
             role,
             filename,
             tuple(u.format(f=filename) for u in _FASHION_URLS),
-            (Checksum("md5", md5, "file", "torchvision FashionMNIST.resources"), Checksum("sha256", sha, "file", _TFDS)),
+            (
+                Checksum("md5", md5, "file", "torchvision FashionMNIST.resources"),
+                Checksum("sha256", sha, "file", _TFDS),
+            ),
             size,
             f"fashion-{filename}",  # the mirror folder is flat: MNIST already uses the plain names
         )
