@@ -115,16 +115,16 @@ def sgns_loss(w_in: Array, w_out: Array, centers: Array, contexts: Array, negati
     return float(np.mean(np.logaddexp(0.0, -positive) + np.sum(np.logaddexp(0.0, negative), axis=1)))
 
 
-def sgns_grad(
-    w_in: Array, w_out: Array, centers: Array, contexts: Array, negatives: Array
-) -> tuple[Array, Array]:
+def sgns_grad(w_in: Array, w_out: Array, centers: Array, contexts: Array, negatives: Array) -> tuple[Array, Array]:
     """Gradient of :func:`sgns_loss`: (s(u_o.v_c) - 1) on the positive, s(u_k.v_c) on each negative."""
     n = len(centers)
     v_c = w_in[centers]
     pos_coef = (sigmoid(np.sum(w_out[contexts] * v_c, axis=1)) - 1.0) / n  # (N,)
     neg_coef = sigmoid(np.einsum("nkd,nd->nk", w_out[negatives], v_c)) / n  # (N, k)
     grad_in = np.zeros_like(w_in)
-    np.add.at(grad_in, centers, pos_coef[:, None] * w_out[contexts] + np.einsum("nk,nkd->nd", neg_coef, w_out[negatives]))
+    np.add.at(
+        grad_in, centers, pos_coef[:, None] * w_out[contexts] + np.einsum("nk,nkd->nd", neg_coef, w_out[negatives])
+    )
     grad_out = np.zeros_like(w_out)
     np.add.at(grad_out, contexts, pos_coef[:, None] * v_c)
     np.add.at(grad_out, negatives, neg_coef[:, :, None] * v_c[:, None, :])
