@@ -87,8 +87,17 @@ class Recorder:
         self.data_sources[name] = str(description)
 
     def metric(self, name: str, value: Any) -> Any:
-        """Record one measured number (or short string); returns it for inline use."""
+        """Record one measured number (or short string); returns it for inline use.
+
+        Each metric is measured once: recording the same name again with the same value does
+        nothing, with a different value it raises (prose glued to the first value would
+        otherwise disagree with ``metrics.json``).
+        """
         clean = _jsonable(value, f"metric {name!r}")
+        if name in self.values:
+            if self.values[name] != clean:
+                raise ValueError(f"metric {name!r} recorded twice: {self.values[name]!r}, then {clean!r}")
+            return value
         self.values[name] = clean
         if self._glue and isinstance(clean, (int, float, str)):
             from myst_nb import glue

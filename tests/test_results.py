@@ -84,3 +84,17 @@ def test_claims_frame_formats_evidence(tmp_path):
     frame = rec.claims_frame()
     assert frame.loc[0, "holds"] == "no"
     assert frame.loc[0, "evidence"] == "a_mean=0.1235; ci=[0.1, 0.2]"
+
+
+def test_a_metric_recorded_again_with_the_same_value_is_kept_once(tmp_path):
+    rec = make_recorder(tmp_path)
+    rec.metric("acc", 0.5)
+    rec.metric("acc", 0.5)
+    assert rec.values == {"acc": 0.5}
+
+
+def test_a_metric_recorded_again_with_another_value_is_refused(tmp_path):
+    rec = make_recorder(tmp_path)
+    rec.metric("acc", 0.5)
+    with pytest.raises(ValueError, match="recorded twice"):
+        rec.metric("acc", 0.6)
