@@ -51,10 +51,10 @@ def test_save_is_atomic_and_leaves_no_temporary_files(tmp_path):
     rec = make_recorder(tmp_path)
     rec.metric("a", 1)
     first = rec.save()
-    rec.metric("a", 2)
+    rec.metric("b", 2)
     second = rec.save()
     assert first == second
-    assert json.loads(second.read_text())["metrics"]["a"] == 2
+    assert json.loads(second.read_text())["metrics"] == {"a": 1, "b": 2}
     assert sorted(p.name for p in second.parent.iterdir()) == ["metrics.json"]
 
 
