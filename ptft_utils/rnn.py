@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -62,9 +62,7 @@ class SeedLSTM(nn.Module):
         self.lstm2 = nn.LSTM(hidden, hidden, batch_first=True)
         self.dense = nn.Linear(hidden, output_dim)
 
-    def forward(
-        self, x: torch.Tensor, state: tuple[Any, Any] | None = None
-    ) -> tuple[torch.Tensor, tuple[Any, Any]]:
+    def forward(self, x: torch.Tensor, state: tuple[Any, Any] | None = None) -> tuple[torch.Tensor, tuple[Any, Any]]:
         s1, s2 = state if state is not None else (None, None)
         h, s1 = self.lstm1(x, s1)
         h, s2 = self.lstm2(h, s2)
@@ -102,13 +100,14 @@ def keras_lstm_to_torch(
         raise ValueError(
             f"Keras shapes {kernel.shape}, {recurrent_kernel.shape} do not fit nn.LSTM({lstm.input_size}, {hidden})"
         )
+    weight_ih, weight_hh, bias_ih, bias_hh = (
+        cast(torch.Tensor, getattr(lstm, name)) for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    )
     with torch.no_grad():
-        lstm.weight_ih_l0.copy_(torch.from_numpy(_permute_gates(np.asarray(kernel), gate_order, axis=1).T.copy()))
-        lstm.weight_hh_l0.copy_(
-            torch.from_numpy(_permute_gates(np.asarray(recurrent_kernel), gate_order, axis=1).T.copy())
-        )
-        lstm.bias_ih_l0.copy_(torch.from_numpy(_permute_gates(np.asarray(bias), gate_order, axis=0).copy()))
-        lstm.bias_hh_l0.zero_()
+        weight_ih.copy_(torch.from_numpy(_permute_gates(np.asarray(kernel), gate_order, axis=1).T.copy()))
+        weight_hh.copy_(torch.from_numpy(_permute_gates(np.asarray(recurrent_kernel), gate_order, axis=1).T.copy()))
+        bias_ih.copy_(torch.from_numpy(_permute_gates(np.asarray(bias), gate_order, axis=0).copy()))
+        bias_hh.zero_()
 
 
 def copy_keras_seed_model(keras_model: Any, twin: SeedLSTM, gate_order: Sequence[str] = TORCH_GATES) -> SeedLSTM:

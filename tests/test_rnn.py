@@ -11,11 +11,10 @@ import torch
 from ptft_utils import rnn
 
 
-
 def _real_text() -> str:
     from gensim.test.utils import datapath
 
-    with open(datapath("lee.cor"), encoding="utf-8") as handle:
+    with open(datapath("lee.cor"), encoding="latin-1") as handle:
         return handle.read()
 
 
