@@ -85,8 +85,9 @@ def reinit(modules: LayerGroup | Iterable[LayerGroup], seed: int | None = None) 
     try:
         for module in _modules(modules):
             for sub in module.modules():
-                if hasattr(sub, "reset_parameters"):
-                    sub.reset_parameters()
+                reset = getattr(sub, "reset_parameters", None)
+                if callable(reset):
+                    reset()
     finally:
         if seed is not None:
             torch.set_rng_state(state)

@@ -56,32 +56,6 @@ class SeedCNN(nn.Module):
         return [[self.conv1], [self.conv2], [self.fc1], [self.head]]
 
 
-class ConvDecoder(nn.Module):
-    """Maps SeedCNN's 128-d features back to a 28x28 image (for a denoising autoencoder)."""
-
-    def __init__(self, width: int = 128) -> None:
-        super().__init__()
-        self.fc = nn.Linear(width, 64 * 7 * 7)
-        self.up1 = nn.ConvTranspose2d(64, 32, kernel_size=4, stride=2, padding=1)  # 7 -> 14
-        self.up2 = nn.ConvTranspose2d(32, 1, kernel_size=4, stride=2, padding=1)  # 14 -> 28
-
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        x = F.relu(self.fc(z)).view(-1, 64, 7, 7)
-        return self.up2(F.relu(self.up1(x))).squeeze(1)  # logits of pixel intensities, [B, 28, 28]
-
-
-class DenoisingAutoencoder(nn.Module):
-    """A SeedCNN encoder (its ``features``) plus :class:`ConvDecoder`; trained to undo corruption."""
-
-    def __init__(self, encoder: SeedCNN | None = None) -> None:
-        super().__init__()
-        self.encoder = encoder if encoder is not None else SeedCNN()
-        self.decoder = ConvDecoder()
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.encoder.features(x))
-
-
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
     """Number of parameters (what ``model.summary()`` calls 'Total params')."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)

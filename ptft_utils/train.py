@@ -306,6 +306,7 @@ def fit(
             desc=f"{description} {epoch}/{epochs}",
             disable=not progress,
             leave=False,
+            mininterval=1.0,
         )
         for batch in bar:
             batch = _to_device(batch, device)
@@ -319,7 +320,7 @@ def fit(
             size = len(targets)
             running += float(loss.detach()) * size
             seen += size
-            bar.set_postfix(loss=f"{running / seen:.4f}")
+            bar.set_postfix(loss=f"{running / seen:.4f}", refresh=False)
         history.examples_seen += seen
         if sched is not None:
             sched.step()
