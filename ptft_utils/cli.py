@@ -4,7 +4,7 @@
     ptft run NOTEBOOK [-p NAME VALUE]... [--profile P] [--device D] [--out DIR]
     ptft run-all [--profile P] [--device D] [--out DIR]
     ptft results DIR... [--format markdown|csv] [--claims]
-    ptft verify DIR...                          every recorded claim holds?
+    ptft verify DIR...                          do the runs agree with what the text asserts?
     ptft book [--profile P] [--device D]        execute every chapter, build _build/html
     ptft doctor                                 versions, CPU/GPU, data cache
 
@@ -125,21 +125,29 @@ def _has_tabulate() -> bool:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    """Fail when a run contradicts what a chapter's text asserts (a claim's ``expected``)."""
     from .results import find_runs, load_run
 
-    failed = total = 0
+    contradicted = asserted = total = 0
     for path in find_runs(args.dirs):
         record = load_run(path)
         for claim in record["claims"]:
             total += 1
-            mark = "ok  " if claim["holds"] else "FAIL"
-            failed += not claim["holds"]
+            expected = claim.get("expected")
+            if expected is None:
+                mark = "finding " + ("(holds)   " if claim["holds"] else "(does not)")
+            else:
+                asserted += 1
+                agrees = claim["holds"] == expected
+                contradicted += not agrees
+                mark = ("ok      " if agrees else "FAIL    ") + ("(holds)   " if claim["holds"] else "(does not)")
             print(f"{mark} {record['notebook']} ({record['profile']}): {claim['statement']}")
     if total == 0:
         print("ptft verify: no claims found under " + " ".join(args.dirs), file=sys.stderr)
         return EXIT_FAILED
-    print(f"{total - failed} of {total} claims hold")
-    return EXIT_FAILED if failed else 0
+    print(f"{asserted - contradicted} of {asserted} claims the text asserts agree with the runs; "
+          f"{total - asserted} further findings reported")  # fmt: skip
+    return EXIT_FAILED if contradicted else 0
 
 
 def cmd_book(args: argparse.Namespace) -> int:
@@ -221,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     results.add_argument("--format", choices=("markdown", "csv"), default="markdown")
     results.add_argument("--claims", action="store_true", help="one row per claim instead of per run")
     results.set_defaults(func=cmd_results)
-    verify = sub.add_parser("verify", help="check that every recorded claim holds")
+    verify = sub.add_parser("verify", help="check the runs against the claims the text asserts")
     verify.add_argument("dirs", nargs="+")
     verify.set_defaults(func=cmd_verify)
     book = sub.add_parser("book", help="execute the chapters and build the Jupyter Book into _build/html")

@@ -12,7 +12,7 @@ Schema (``SCHEMA_VERSION`` 1)::
      "started": "2026-11-29T10:00:00+00:00", "wall_seconds": 141.2,
      "metrics": {"acc_scratch_k5_mean": 0.61, ...},
      "tables": {"accuracy_vs_k": [{"k": 1, "arm": "scratch", "accuracy": 0.4}, ...]},
-     "claims": [{"id": ..., "statement": ..., "holds": true, "evidence": {...}}]}
+     "claims": [{"id": ..., "statement": ..., "holds": true, "expected": true, "evidence": {...}}]}
 """
 
 from __future__ import annotations
@@ -115,8 +115,22 @@ class Recorder:
             rows = rows.reset_index(drop=rows.index.name is None).to_dict(orient="records")
         self.tables[name] = _jsonable(list(rows), f"table {name!r}")
 
-    def claim(self, claim_id: str, statement: str, holds: bool, evidence: Mapping[str, Any]) -> bool:
-        """Record a claim and the numbers it rests on. ``holds`` must be computed, not typed."""
+    def claim(
+        self,
+        claim_id: str,
+        statement: str,
+        holds: bool,
+        evidence: Mapping[str, Any],
+        *,
+        expected: bool | None = None,
+    ) -> bool:
+        """Record a claim and the numbers it rests on. ``holds`` must be computed, not typed.
+
+        ``expected`` is what the chapter's written text says about the claim (True: the prose
+        asserts it; False: the prose says it does not hold). ``ptft verify`` fails when a run
+        contradicts an expectation, i.e. when the prose would be wrong for that run. Claims
+        without an expectation are findings the text reports whichever way they come out.
+        """
         if any(c["id"] == claim_id for c in self.claims):
             raise ValueError(f"claim {claim_id!r} recorded twice")
         self.claims.append(
@@ -124,6 +138,7 @@ class Recorder:
                 "id": claim_id,
                 "statement": statement,
                 "holds": bool(holds),
+                "expected": None if expected is None else bool(expected),
                 "evidence": _jsonable(dict(evidence), f"claim {claim_id!r} evidence"),
             }
         )

@@ -40,7 +40,8 @@ BODY = """rec.metric("epochs_used", cfg.epochs)
 rec.metric("seed_used", cfg.seed)
 if cfg.explode:
     raise RuntimeError("boom, on purpose")
-rec.claim("epochs_positive", "epochs is positive", cfg.epochs > 0, {"epochs": cfg.epochs})
+rec.claim("epochs_positive", "epochs is positive", cfg.epochs > 0, {"epochs": cfg.epochs}, expected=True)
+rec.claim("epochs_above_two", "more than two epochs", cfg.epochs > 2, {"epochs": cfg.epochs})
 rec.save()
 """
 
@@ -125,7 +126,18 @@ def test_cli_run_parses_values_and_collects_results(demo_notebook, tmp_path):
     assert "epochs_used" in header.split(",")
     assert row.split(",")[header.split(",").index("epochs_used")] == "2"
     verify = run_cli("verify", str(tmp_path))
-    assert verify.returncode == 0 and "1 of 1 claims hold" in verify.stdout
+    assert verify.returncode == 0, verify.stdout
+    assert "1 of 1 claims the text asserts agree with the runs; 1 further findings" in verify.stdout
+
+
+def test_cli_verify_fails_when_a_run_contradicts_the_text(tmp_path):
+    claim = {"id": "c", "statement": "A beats B", "holds": False, "expected": True, "evidence": {"a": 0.5}}
+    record = {"schema": 1, "notebook": "99_demo", "profile": "default", "parameters": {}, "data": {},
+              "environment": {}, "wall_seconds": 1.0, "metrics": {}, "tables": {}, "claims": [claim]}  # fmt: skip
+    (tmp_path / "metrics.json").write_text(json.dumps(record))
+    verify = run_cli("verify", str(tmp_path))
+    assert verify.returncode == 1
+    assert "FAIL" in verify.stdout and "A beats B" in verify.stdout
 
 
 def test_cli_failing_cell_exits_1_and_names_the_partial_notebook(demo_notebook, tmp_path):
