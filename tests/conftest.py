@@ -20,8 +20,9 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Matplotlib in the test process never opens a window; notebooks use the inline backend.
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # No MPLBACKEND here: it would reach the notebook kernels and override their inline
+    # backend, and figures would silently vanish from the executed notebooks and the book.
+    os.environ.pop("MPLBACKEND", None)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     os.environ.setdefault("PYDEVD_DISABLE_FILE_VALIDATION", "1")
 

@@ -95,3 +95,14 @@ def test_smoke_run_records_metrics_and_claims_with_evidence(path, smoke_run):
         assert claim["evidence"], f"claim {claim['id']} has no evidence"
     assert record["environment"]["python"].startswith("3.")
     assert record["wall_seconds"] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_smoke_run_shows_its_figures_inline(path, smoke_run):
+    executed = load(Path(smoke_run(path.stem)["_executed"]))
+    code = "\n".join(source(c) for c in executed["cells"] if c["cell_type"] == "code")
+    if "plots." not in code and "plt." not in code:
+        pytest.skip("this chapter draws no figure")
+    images = [o for c in executed["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    assert images, "figures were drawn but none reached the notebook's outputs"
