@@ -106,3 +106,12 @@ def test_smoke_run_shows_its_figures_inline(path, smoke_run):
         pytest.skip("this chapter draws no figure")
     images = [o for c in executed["cells"] for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     assert images, "figures were drawn but none reached the notebook's outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_sees_every_assignment_in_the_parameters_cell(path):
+    # papermill's parser gives up on some lines (e.g. quotes inside a comment) and then silently
+    # drops that parameter: `ptft run -p NAME ...` would refuse a parameter the notebook has.
+    cell = tagged(load(path), "parameters")[0]
+    assigned = re.findall(r"^([A-Za-z_]\w*)\s*=", source(cell), re.M)
+    assert list(runner.notebook_parameters(path)) == assigned
