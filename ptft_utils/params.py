@@ -36,11 +36,11 @@ COMMON = ("profile", "device", "seed", "output_dir")
 class ParameterError(ValueError):
     """A notebook parameter has a value that is not allowed."""
 
-    def __init__(self, name: str, value: Any, allowed: str) -> None:
+    def __init__(self, name: str, value: Any, allowed: str, message: str | None = None) -> None:
         self.name = name
         self.value = value
         self.allowed = allowed
-        super().__init__(f"parameter {name!r} = {value!r} is not allowed; expected {allowed}")
+        super().__init__(message or f"parameter {name!r} = {value!r} is not allowed; expected {allowed}")
 
 
 @dataclass(frozen=True)
@@ -261,7 +261,10 @@ def check_names(given: Iterable[str], known: Iterable[str]) -> None:
     known = list(known)
     for name in given:
         if name not in known:
-            raise ParameterError(name, "(unknown parameter)", "one of the notebook's parameters: " + ", ".join(known))
+            allowed = ", ".join(known)
+            raise ParameterError(
+                name, None, allowed, f"unknown parameter {name!r}; the notebook's parameters are: {allowed}"
+            )
 
 
 def profile_table(profiles: Mapping[str, Mapping[str, Any]]):  # -> pandas.DataFrame
