@@ -73,6 +73,28 @@ def configure_tensorflow(device: str = "auto", *, mixed_precision: bool = False)
     return "gpu" if gpus else "cpu"
 
 
+def set_cpu_threads(threads: int, *, tensorflow: bool = False) -> None:
+    """Size PyTorch's CPU thread pool (and TensorFlow's, with ``tensorflow=True``); 0 leaves the defaults.
+
+    The book's models are small, so their operations are short and latency-bound: one or two
+    threads are as fast as many, and on a busy machine idle OpenMP threads spin against each
+    other and slow everything down. TensorFlow's pools can only be sized before its runtime
+    starts, so call this before the first TensorFlow operation.
+    """
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 0:
+        raise ParameterError("cpu_threads", threads, "an integer >= 0 (0 leaves the framework default)")
+    if threads == 0:
+        return
+    import torch
+
+    torch.set_num_threads(threads)
+    if tensorflow:
+        import tensorflow as tf
+
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
 def describe(device: str = "auto") -> str:
     """One line for the notebook: what ``device`` resolved to."""
     resolved = torch_device(device)

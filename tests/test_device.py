@@ -25,3 +25,23 @@ def test_cuda_without_a_gpu_says_so_and_what_to_do():
 def test_unknown_device_is_a_parameter_error():
     with pytest.raises(ParameterError, match="'device' = 'tpu'"):
         torch_device("tpu")
+
+
+def test_set_cpu_threads_sizes_torch_and_zero_leaves_it():
+    from ptft_utils.device import set_cpu_threads
+
+    before = torch.get_num_threads()
+    try:
+        set_cpu_threads(1)
+        assert torch.get_num_threads() == 1
+        set_cpu_threads(0)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_set_cpu_threads_refuses_a_negative_count():
+    from ptft_utils.device import set_cpu_threads
+
+    with pytest.raises(ParameterError, match="'cpu_threads' = -1"):
+        set_cpu_threads(-1)

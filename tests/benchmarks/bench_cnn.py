@@ -40,10 +40,9 @@ def main() -> dict:
     from torch.nn import functional as F
 
     from ptft_utils import data, keras_cnn, models
+    from ptft_utils.device import set_cpu_threads
 
-    tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-    tf.config.threading.set_inter_op_parallelism_threads(args.threads)
-    torch.set_num_threads(args.threads)
+    set_cpu_threads(args.threads, tensorflow=True)
     tf.keras.utils.set_random_seed(0)
     torch.manual_seed(0)
 
