@@ -243,14 +243,19 @@ def test_seed_convolution_formula_is_single_channel_cross_correlation():
 
 
 # -- 5. LSTM --------------------------------------------------------------------------------
-def torch_lstm_and_params(seed, input_size=3, hidden=4):
+def torch_rnn_and_params(layer_class, from_torch, seed, input_size, hidden):
+    """A float64 torch recurrent layer and the same weights in our formulas' layout."""
     torch.manual_seed(seed)
-    lstm = torch.nn.LSTM(input_size, hidden, batch_first=True).double()
+    layer = layer_class(input_size, hidden, batch_first=True).double()
     with torch.no_grad():  # biases away from zero, so a bias mix-up cannot hide
-        lstm.bias_ih_l0.uniform_(-1, 1)
-        lstm.bias_hh_l0.uniform_(-1, 1)
-    tensors = (lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0, lstm.bias_hh_l0)
-    return lstm, F.lstm_from_torch(*(t.detach().numpy() for t in tensors))
+        layer.bias_ih_l0.uniform_(-1, 1)
+        layer.bias_hh_l0.uniform_(-1, 1)
+    tensors = (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0)
+    return layer, from_torch(*(t.detach().numpy() for t in tensors))
+
+
+def torch_lstm_and_params(seed, input_size=3, hidden=4):
+    return torch_rnn_and_params(torch.nn.LSTM, F.lstm_from_torch, seed, input_size, hidden)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -288,13 +293,7 @@ def test_seed_recurrent_equations_do_not_reproduce_torch_lstm():
 
 # -- 6. GRU ---------------------------------------------------------------------------------
 def torch_gru_and_params(seed, input_size=3, hidden=4):
-    torch.manual_seed(seed)
-    gru = torch.nn.GRU(input_size, hidden, batch_first=True).double()
-    with torch.no_grad():
-        gru.bias_ih_l0.uniform_(-1, 1)
-        gru.bias_hh_l0.uniform_(-1, 1)
-    tensors = (gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
-    return gru, F.gru_from_torch(*(t.detach().numpy() for t in tensors))
+    return torch_rnn_and_params(torch.nn.GRU, F.gru_from_torch, seed, input_size, hidden)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
