@@ -1,6 +1,6 @@
 """Shared fixtures: smoke runs of the chapters (executed once per session) and the built book.
 
-Notebook runs go through :mod:`ptft_utils.runner`, i.e. papermill and a real Jupyter kernel,
+Notebook runs go through :mod:`ptft_utils.kit.runner`, i.e. papermill and a real Jupyter kernel,
 exactly as ``ptft run`` and ``make book`` do. The shared data mirror (``../shared/data`` beside
 the repository) is used when present, so the registry's real code path runs on real files.
 """
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ptft_utils import runner
+from ptft_utils.kit import runner
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO_ROOT.parent / "shared" / "data"

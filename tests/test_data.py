@@ -16,7 +16,7 @@ from ptft_utils import data
 # ----------------------------------------------------------------------------------------- imports
 def test_importing_data_and_text_loads_no_framework() -> None:
     code = (
-        "import sys, ptft_utils.data, ptft_utils.text; "
+        "import sys, ptft_utils.data, ptft_utils.data.text; "
         "print(sorted(m for m in ('torch', 'tensorflow', 'keras', 'gensim', 'sklearn') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -3,8 +3,9 @@
 import pytest
 import torch
 
-from ptft_utils.device import DeviceUnavailableError, torch_device
-from ptft_utils.params import ParameterError
+from ptft_utils.kit.device import DeviceUnavailableError
+from ptft_utils.kit.params import ParameterError
+from ptft_utils.train.device import torch_device
 
 
 def test_cpu_is_always_available():
@@ -28,7 +29,7 @@ def test_unknown_device_is_a_parameter_error():
 
 
 def test_set_cpu_threads_sizes_torch_and_zero_leaves_it():
-    from ptft_utils.device import set_cpu_threads
+    from ptft_utils.train.device import set_cpu_threads
 
     before = torch.get_num_threads()
     try:
@@ -41,7 +42,7 @@ def test_set_cpu_threads_sizes_torch_and_zero_leaves_it():
 
 
 def test_set_cpu_threads_refuses_a_negative_count():
-    from ptft_utils.device import set_cpu_threads
+    from ptft_utils.train.device import set_cpu_threads
 
     with pytest.raises(ParameterError, match="'cpu_threads' = -1"):
         set_cpu_threads(-1)

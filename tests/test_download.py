@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from ptft_utils import download, registry
-from ptft_utils.download import ChecksumError, DataUnavailableError, fetch, fetch_result, verify
-from ptft_utils.registry import Checksum, FileEntry
+from ptft_utils.data import download, registry
+from ptft_utils.data.download import ChecksumError, DataUnavailableError, fetch, fetch_result, verify
+from ptft_utils.data.registry import Checksum, FileEntry
 
 pytestmark = pytest.mark.network
 
@@ -271,7 +271,7 @@ def test_a_cached_file_failing_its_checksum_is_fetched_again(server: Loopback, c
     target.parent.mkdir(parents=True)
     target.write_bytes(PAYLOAD[:-1] + b"\x00")
 
-    with caplog.at_level(logging.WARNING, logger="ptft_utils.download"):
+    with caplog.at_level(logging.WARNING, logger="ptft_utils.data.download"):
         got = fetch_result(entry)
 
     assert got.origin == "download"

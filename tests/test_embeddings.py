@@ -1,4 +1,4 @@
-"""ptft_utils.embeddings: corpus statistics, SGNS and GloVe, and the evaluators, on hand-made data."""
+"""ptft_utils.models.embeddings: corpus statistics, SGNS and GloVe, and the evaluators, on hand-made data."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 import torch
 
-from ptft_utils import embeddings as emb
+from ptft_utils.eval import embeddings as embedding_eval
+from ptft_utils.models import embeddings as emb
+from ptft_utils.models import glove, sgns
 
 # ----------------------------------------------------------------------------------- helpers
 
@@ -91,7 +93,7 @@ def test_subsample_keeps_tokens_at_their_keep_probability() -> None:
 def test_cooccurrence_counts_weight_each_pair_by_one_over_distance() -> None:
     # sentence w0 w1 w2 w0, window 2: distance 1: (0,1) (1,2) (2,0); distance 2: (0,2) (1,0)
     corpus = corpus_of([[0, 1, 2, 0], [1, 2]])  # second sentence adds (1,2) at distance 1
-    x = emb.cooccurrence(corpus, window=2).toarray()
+    x = glove.cooccurrence(corpus, window=2).toarray()
     expected = np.array(
         [
             [0.0, 1.5, 1.5],
@@ -104,13 +106,13 @@ def test_cooccurrence_counts_weight_each_pair_by_one_over_distance() -> None:
 
 def test_cooccurrence_without_weighting_counts_pairs() -> None:
     corpus = corpus_of([[0, 1, 2, 0]])
-    x = emb.cooccurrence(corpus, window=2, distance_weighting=False).toarray()
+    x = glove.cooccurrence(corpus, window=2, distance_weighting=False).toarray()
     assert x[0, 1] == 2.0 and x[0, 2] == 2.0 and x[1, 2] == 1.0
 
 
 def test_glove_weight_is_capped_power() -> None:
-    np.testing.assert_allclose(emb.glove_weight(np.array([5.0, 10.0, 200.0]), x_max=10.0), [0.5**0.75, 1.0, 1.0])
-    assert float(emb.glove_weight(torch.tensor(50.0))) == pytest.approx(0.5**0.75)
+    np.testing.assert_allclose(glove.glove_weight(np.array([5.0, 10.0, 200.0]), x_max=10.0), [0.5**0.75, 1.0, 1.0])
+    assert float(glove.glove_weight(torch.tensor(50.0))) == pytest.approx(0.5**0.75)
 
 
 # ------------------------------------------------------------------------------------ models
@@ -118,14 +120,14 @@ def test_glove_weight_is_capped_power() -> None:
 
 def test_sgns_hand_written_step_equals_autograd_sgd_step() -> None:
     torch.manual_seed(0)
-    model = emb.SkipGramNS(7, 4)
+    model = sgns.SkipGramNS(7, 4)
     with torch.no_grad():
         model.output.weight.normal_(0, 0.3)
     centre = torch.tensor([0, 3, 0, 5])  # repeated centre: updates must add up
     context = torch.tensor([1, 2, 1, 0])
     negatives = torch.tensor([[4, 6], [1, 1], [5, 2], [0, 3]])  # includes a repeat and a centre word
     lr = 0.1
-    reference = emb.SkipGramNS(7, 4)
+    reference = sgns.SkipGramNS(7, 4)
     reference.load_state_dict(model.state_dict())
     loss = reference(centre, context, negatives)
     loss.backward()
@@ -140,7 +142,7 @@ def test_sgns_hand_written_step_equals_autograd_sgd_step() -> None:
 
 def test_glove_adagrad_step_matches_the_reference_update_for_one_entry() -> None:
     torch.manual_seed(0)
-    model = emb.GloVe(3, 2)
+    model = glove.GloVe(3, 2)
     i, j = torch.tensor([0]), torch.tensor([2])
     log_x, weight, lr = torch.tensor([math.log(4.0)]), torch.tensor([0.5]), 0.05
     w0, wt2 = model.w[0].detach().clone(), model.w_tilde[2].detach().clone()
@@ -159,10 +161,12 @@ def test_glove_adagrad_step_matches_the_reference_update_for_one_entry() -> None
 def test_sgns_loss_decreases_and_beats_random_vectors_on_planted_topics() -> None:
     text, words = planted_corpus()
     corpus = emb.encode_corpus(text)
-    vectors, log = emb.train_sgns(corpus, dim=16, window=3, epochs=5, sample=0, seed=0, batch_size=256)
+    vectors, log = sgns.train_sgns(corpus, dim=16, window=3, epochs=5, sample=0, seed=0, batch_size=256)
     assert log.epochs[-1]["loss"] < log.epochs[0]["loss"]
-    trained = emb.word_similarity(vectors, topic_pairs(words))["spearman"]
-    chance = emb.word_similarity(emb.random_embeddings(corpus.words, 16, seed=0), topic_pairs(words))["spearman"]
+    trained = embedding_eval.word_similarity(vectors, topic_pairs(words))["spearman"]
+    chance = embedding_eval.word_similarity(emb.random_embeddings(corpus.words, 16, seed=0), topic_pairs(words))[
+        "spearman"
+    ]
     assert trained > 0.6
     assert trained > chance + 0.4
 
@@ -170,10 +174,12 @@ def test_sgns_loss_decreases_and_beats_random_vectors_on_planted_topics() -> Non
 def test_glove_loss_decreases_and_beats_random_vectors_on_planted_topics() -> None:
     text, words = planted_corpus()
     corpus = emb.encode_corpus(text)
-    vectors, log = emb.train_glove(corpus, dim=16, window=3, epochs=30, x_max=10.0, seed=0, batch_size=64)
+    vectors, log = glove.train_glove(corpus, dim=16, window=3, epochs=30, x_max=10.0, seed=0, batch_size=64)
     assert log.epochs[-1]["loss"] < 0.5 * log.epochs[0]["loss"]
-    trained = emb.word_similarity(vectors, topic_pairs(words))["spearman"]
-    chance = emb.word_similarity(emb.random_embeddings(corpus.words, 16, seed=0), topic_pairs(words))["spearman"]
+    trained = embedding_eval.word_similarity(vectors, topic_pairs(words))["spearman"]
+    chance = embedding_eval.word_similarity(emb.random_embeddings(corpus.words, 16, seed=0), topic_pairs(words))[
+        "spearman"
+    ]
     assert trained > 0.6
     assert trained > chance + 0.4
 
@@ -181,8 +187,8 @@ def test_glove_loss_decreases_and_beats_random_vectors_on_planted_topics() -> No
 def test_sgns_training_is_reproducible_with_a_seed() -> None:
     text, _ = planted_corpus(sentences=100)
     corpus = emb.encode_corpus(text)
-    first, _ = emb.train_sgns(corpus, dim=8, epochs=1, seed=3)
-    second, _ = emb.train_sgns(corpus, dim=8, epochs=1, seed=3)
+    first, _ = sgns.train_sgns(corpus, dim=8, epochs=1, seed=3)
+    second, _ = sgns.train_sgns(corpus, dim=8, epochs=1, seed=3)
     np.testing.assert_array_equal(first.vectors, second.vectors)
 
 
@@ -199,23 +205,23 @@ def angles() -> emb.Embeddings:
 
 def test_word_similarity_gives_one_for_scores_in_cosine_order(angles: emb.Embeddings) -> None:
     pairs = [("w0", "w90", 1.0), ("w0", "w60", 2.0), ("w0", "w30", 3.0), ("w30", "w30", 4.0)]
-    assert emb.word_similarity(angles, pairs)["spearman"] == pytest.approx(1.0)
+    assert embedding_eval.word_similarity(angles, pairs)["spearman"] == pytest.approx(1.0)
     reversed_pairs = [(a, b, -s) for a, b, s in pairs]
-    assert emb.word_similarity(angles, reversed_pairs)["spearman"] == pytest.approx(-1.0)
+    assert embedding_eval.word_similarity(angles, reversed_pairs)["spearman"] == pytest.approx(-1.0)
 
 
 def test_word_similarity_known_partial_spearman(angles: emb.Embeddings) -> None:
     # cosines rank the pairs 1 < 2 < 3 < 4; the human ranks are 2, 1, 4, 3: rho = 1 - 6*4/(4*15) = 0.6
     pairs = [("w0", "w90", 2.0), ("w0", "w60", 1.0), ("w0", "w30", 4.0), ("w30", "w30", 3.0)]
-    assert emb.word_similarity(angles, pairs)["spearman"] == pytest.approx(0.6)
+    assert embedding_eval.word_similarity(angles, pairs)["spearman"] == pytest.approx(0.6)
 
 
 def test_word_similarity_excludes_and_counts_oov_pairs(angles: emb.Embeddings) -> None:
     pairs = [("w0", "w90", 1.0), ("w0", "w60", 2.0), ("w0", "w30", 3.0), ("w0", "nope", 9.0), ("W30", "w30", 4.0)]
-    result = emb.word_similarity(angles, pairs)  # "W30" is lower-cased and found
+    result = embedding_eval.word_similarity(angles, pairs)  # "W30" is lower-cased and found
     assert result["used"] == 4 and result["oov"] == 1 and result["oov_rate"] == pytest.approx(0.2)
     assert result["spearman"] == pytest.approx(1.0)
-    assert math.isnan(emb.word_similarity(angles, [("x", "y", 1.0)])["spearman"])
+    assert math.isnan(embedding_eval.word_similarity(angles, [("x", "y", 1.0)])["spearman"])
 
 
 @pytest.fixture
@@ -243,7 +249,7 @@ def test_analogy_accuracy_3cosadd_answers_and_oov_counts(analogy_vectors: emb.Em
         ],
         "missing": [("man", "woman", "prince", "princess")],
     }
-    result = emb.analogy_accuracy(analogy_vectors, sections, restrict_vocab=5)  # "rare" is outside the top 5
+    result = embedding_eval.analogy_accuracy(analogy_vectors, sections, restrict_vocab=5)  # "rare" is outside the top 5
     assert result["answered"] == 3 and result["total"] == 4 and result["oov_questions"] == 1
     assert result["correct"] == 2 and result["accuracy"] == pytest.approx(2 / 3)
     assert result["sections"]["missing"] == {"correct": 0, "answered": 0, "total": 1}
@@ -253,7 +259,7 @@ def test_analogy_restrict_vocab_changes_the_candidates(analogy_vectors: emb.Embe
     # Restricted to the 4 most frequent words, the question about "apple" is unanswerable (OOV),
     # not wrong, and "queen" is the only candidate left for the other one.
     sections = {"s": [("man", "woman", "king", "queen"), ("man", "woman", "king", "apple")]}
-    result = emb.analogy_accuracy(analogy_vectors, sections, restrict_vocab=4)
+    result = embedding_eval.analogy_accuracy(analogy_vectors, sections, restrict_vocab=4)
     assert result["answered"] == 1 and result["correct"] == 1 and result["oov_questions"] == 1
 
 
@@ -263,11 +269,11 @@ def test_evaluators_accept_gensim_keyed_vectors(analogy_vectors: emb.Embeddings)
     keyed = KeyedVectors(vector_size=3)
     keyed.add_vectors(analogy_vectors.vocab, analogy_vectors.vectors)
     pairs = [("man", "woman", 3.0), ("man", "apple", 1.0), ("king", "queen", 2.0), ("man", "ghost", 5.0)]
-    ours, theirs = emb.word_similarity(analogy_vectors, pairs), emb.word_similarity(keyed, pairs)
+    ours, theirs = embedding_eval.word_similarity(analogy_vectors, pairs), embedding_eval.word_similarity(keyed, pairs)
     assert theirs == ours
     sections = {"royal": [("man", "woman", "king", "queen")]}
-    assert emb.analogy_accuracy(keyed, sections, 5)["accuracy"] == 1.0
-    assert emb.nearest_neighbours(keyed, ["king"], topn=1)["king"][0][0] == "queen"
+    assert embedding_eval.analogy_accuracy(keyed, sections, 5)["accuracy"] == 1.0
+    assert embedding_eval.nearest_neighbours(keyed, ["king"], topn=1)["king"][0][0] == "queen"
 
 
 def test_evaluators_accept_a_gensim_word2vec_model() -> None:
@@ -275,7 +281,7 @@ def test_evaluators_accept_a_gensim_word2vec_model() -> None:
 
     text, words = planted_corpus(sentences=50)
     model = Word2Vec(text, vector_size=8, min_count=1, workers=1, seed=0, epochs=1)
-    assert emb.word_similarity(model, topic_pairs(words))["used"] == len(topic_pairs(words))
+    assert embedding_eval.word_similarity(model, topic_pairs(words))["used"] == len(topic_pairs(words))
 
 
 def test_embeddings_lookup_raises_keyerror_naming_the_word(angles: emb.Embeddings) -> None:
@@ -293,7 +299,7 @@ def test_most_similar_excludes_the_word_and_orders_by_cosine(angles: emb.Embeddi
 
 
 def test_nearest_neighbours_skips_absent_words(angles: emb.Embeddings) -> None:
-    assert list(emb.nearest_neighbours(angles, ["w0", "absent"], topn=1)) == ["w0"]
+    assert list(embedding_eval.nearest_neighbours(angles, ["w0", "absent"], topn=1)) == ["w0"]
 
 
 def test_as_embeddings_rejects_other_objects() -> None:
@@ -307,8 +313,8 @@ def test_embeddings_reject_mismatched_shapes() -> None:
 
 
 def test_spearman_ci_contains_the_estimate_and_narrows_with_more_pairs() -> None:
-    low_small, high_small = emb.spearman_ci(0.5, 20)
-    low_big, high_big = emb.spearman_ci(0.5, 2000)
+    low_small, high_small = embedding_eval.spearman_ci(0.5, 20)
+    low_big, high_big = embedding_eval.spearman_ci(0.5, 2000)
     assert low_small < low_big < 0.5 < high_big < high_small
 
 
@@ -316,8 +322,8 @@ def test_spearman_ci_contains_the_estimate_and_narrows_with_more_pairs() -> None
 def test_trainers_run_on_a_gpu_and_return_cpu_vectors() -> None:
     text, words = planted_corpus(sentences=200)
     corpus = emb.encode_corpus(text)
-    sgns, _ = emb.train_sgns(corpus, dim=16, window=3, epochs=3, sample=0, batch_size=256, device="cuda")
-    glove, _ = emb.train_glove(corpus, dim=16, window=3, epochs=10, x_max=10.0, batch_size=64, device="cuda")
-    for vectors in (sgns, glove):
+    sgns_vectors, _ = sgns.train_sgns(corpus, dim=16, window=3, epochs=3, sample=0, batch_size=256, device="cuda")
+    glove_vectors, _ = glove.train_glove(corpus, dim=16, window=3, epochs=10, x_max=10.0, batch_size=64, device="cuda")
+    for vectors in (sgns_vectors, glove_vectors):
         assert isinstance(vectors.vectors, np.ndarray)
-        assert emb.word_similarity(vectors, topic_pairs(words))["spearman"] > 0.5
+        assert embedding_eval.word_similarity(vectors, topic_pairs(words))["spearman"] > 0.5

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from ptft_utils import formulas as F
+from ptft_utils.reference import formulas as F
 
 torch = pytest.importorskip("torch")
 functional = torch.nn.functional

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ptft_utils import runner
+from ptft_utils.kit import runner
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = runner.chapter_notebooks(ROOT)

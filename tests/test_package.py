@@ -26,7 +26,7 @@ def test_import_loads_no_framework():
 
 
 def test_cli_module_imports_no_framework():
-    code = "import sys, ptft_utils.cli; print([m for m in ('torch', 'tensorflow', 'gensim') if m in sys.modules])"
+    code = "import sys, ptft_utils.kit.cli; print([m for m in ('torch', 'tensorflow', 'gensim') if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 
@@ -50,3 +50,26 @@ def test_environment_yml_lists_the_same_dependencies_as_pyproject():
 def test_cpu_constraints_pin_torch_to_the_cpu_build():
     text = (ROOT / ".ci" / "constraints-cpu.txt").read_text()
     assert re.search(r"^torch==2\.13\.0$", text, re.M)
+
+
+def test_import_contracts_are_kept():
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports"))], capture_output=True, text=True, cwd=ROOT
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "broken" in done.stdout and "0 broken" in done.stdout
+
+
+def test_import_contracts_fail_when_kit_imports_tensorflow(tmp_path):
+    import shutil
+
+    shutil.copytree(ROOT / "ptft_utils", tmp_path / "ptft_utils", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    atomic = tmp_path / "ptft_utils" / "kit" / "atomic.py"
+    atomic.write_text(atomic.read_text() + "\n\ndef _gpu_names():\n    import tensorflow\n\n    return tensorflow\n")
+    done = subprocess.run(
+        [str(Path(sys.executable).with_name("lint-imports"))], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert done.returncode != 0
+    assert "ptft_utils.kit is not allowed to import tensorflow" in done.stdout
+    assert "ptft_utils.kit.atomic -> tensorflow" in done.stdout

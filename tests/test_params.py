@@ -2,7 +2,7 @@
 
 import pytest
 
-from ptft_utils.params import Knob, ParameterError, check_names, profile_table, resolve
+from ptft_utils.kit.params import Knob, ParameterError, check_names, profile_table, resolve
 
 PROFILES = {
     "smoke": {"epochs": 1, "lr": 0.1, "k_values": [1, 2], "dataset": "digits", "augment": False},

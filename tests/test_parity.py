@@ -1,14 +1,14 @@
-"""Tests for ptft_utils.parity: Keras weights copied into the PyTorch twins give the same outputs."""
+"""Tests for ptft_utils.keras.parity: Keras weights copied into the PyTorch twins give the same outputs."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-keras_cnn = pytest.importorskip("ptft_utils.keras_cnn")
+keras_cnn = pytest.importorskip("ptft_utils.keras.cnn")
 
-from ptft_utils import parity  # noqa: E402
 from ptft_utils.data import load_images  # noqa: E402
+from ptft_utils.keras import parity  # noqa: E402
 from ptft_utils.models import SeedCNN, count_parameters  # noqa: E402
 
 

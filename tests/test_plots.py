@@ -1,4 +1,4 @@
-"""Tests for ptft_utils.plots: bands equal stats.mean_ci, labels and titles are set, one line per group."""
+"""Tests for ptft_utils.eval.plots: bands equal stats.mean_ci, labels and titles are set, one line per group."""
 
 import matplotlib
 
@@ -9,8 +9,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from ptft_utils import plots  # noqa: E402
-from ptft_utils.stats import mean_ci  # noqa: E402
+from ptft_utils.eval import plots  # noqa: E402
+from ptft_utils.eval.stats import mean_ci  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -156,6 +156,6 @@ def test_importing_plots_does_not_import_matplotlib():
     import subprocess
     import sys
 
-    code = "import sys, ptft_utils.plots; print('matplotlib' in sys.modules, 'seaborn' in sys.modules)"
+    code = "import sys, ptft_utils.eval.plots; print('matplotlib' in sys.modules, 'seaborn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]

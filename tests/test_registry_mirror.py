@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ptft_utils import data, registry
-from ptft_utils.download import DataUnavailableError, cache_status, fetch_result, verify
-from ptft_utils.registry import Checksum
+from ptft_utils import data
+from ptft_utils.data import registry
+from ptft_utils.data.download import DataUnavailableError, cache_status, fetch_result, verify
+from ptft_utils.data.registry import Checksum
 
 
 @pytest.fixture
@@ -160,7 +161,7 @@ def test_a_corrupted_cached_mnist_file_is_replaced_from_the_mirror(mirror: Path,
     blob[len(blob) // 2] ^= 0x01
     cached.write_bytes(bytes(blob))
 
-    with caplog.at_level(logging.WARNING, logger="ptft_utils.download"):
+    with caplog.at_level(logging.WARNING, logger="ptft_utils.data.download"):
         second = data.load_mnist("test")
 
     assert any("failed its checksum, fetching again" in r.getMessage() for r in caplog.records)

@@ -5,7 +5,7 @@ import random
 import numpy as np
 import torch
 
-from ptft_utils.repro import environment, seed_everything
+from ptft_utils import environment, seed_everything
 
 
 def draw_and_train(seed: int):

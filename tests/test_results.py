@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ptft_utils.results import SCHEMA_VERSION, Recorder, load_run, load_runs
+from ptft_utils.kit.results import SCHEMA_VERSION, Recorder, load_run, load_runs
 
 
 def make_recorder(tmp_path, name="01_concepts", profile="smoke", seed=0):

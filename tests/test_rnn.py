@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from ptft_utils import rnn
+from ptft_utils.eval import lm_metrics
+from ptft_utils.keras import parity
+from ptft_utils.models import cost, rnn
+from ptft_utils.train import classify, lm
 
 
 def _real_text() -> str:
@@ -24,7 +27,7 @@ def keras_seed_model():
     pytest.importorskip("tensorflow")
     import keras
 
-    from ptft_utils import keras_rnn
+    from ptft_utils.keras import rnn as keras_rnn
 
     keras.utils.set_random_seed(0)
     text = _real_text()[:4000]
@@ -38,9 +41,9 @@ def keras_seed_model():
     return model, inputs, len(chars)
 
 
-def _max_error(model, inputs, vocab, gate_order=rnn.TORCH_GATES) -> float:
+def _max_error(model, inputs, vocab, gate_order=parity.TORCH_GATES) -> float:
     twin = rnn.SeedLSTM(vocab, vocab, hidden=24)
-    rnn.copy_keras_seed_model(model, twin, gate_order=gate_order)
+    parity.copy_keras_seed_model(model, twin, gate_order=gate_order)
     expected = np.asarray(model.predict(inputs, verbose=0))
     got = twin.probabilities(torch.from_numpy(inputs)).numpy()
     return float(np.abs(expected - got).max())
@@ -61,19 +64,19 @@ def test_twin_has_the_keras_parameter_count(keras_seed_model):
     model, _, vocab = keras_seed_model
     twin = rnn.SeedLSTM(vocab, vocab, hidden=24)
     extra_torch_bias = 2 * 4 * 24  # bias_hh of both layers, zero after the copy
-    assert rnn.count_parameters(twin) - extra_torch_bias == model.count_params()
+    assert cost.count_parameters(twin) - extra_torch_bias == model.count_params()
 
 
 def test_keras_weights_with_wrong_shape_are_rejected():
     lstm = torch.nn.LSTM(5, 3, batch_first=True)
     with pytest.raises(ValueError, match="do not fit"):
-        rnn.keras_lstm_to_torch(np.zeros((4, 12)), np.zeros((3, 12)), np.zeros(12), lstm)
+        parity.keras_lstm_to_torch(np.zeros((4, 12)), np.zeros((3, 12)), np.zeros(12), lstm)
 
 
 def test_gate_order_must_be_a_permutation():
     lstm = torch.nn.LSTM(5, 3, batch_first=True)
     with pytest.raises(ValueError, match="permutation"):
-        rnn.keras_lstm_to_torch(np.zeros((5, 12)), np.zeros((3, 12)), np.zeros(12), lstm, gate_order="iffo")
+        parity.keras_lstm_to_torch(np.zeros((5, 12)), np.zeros((3, 12)), np.zeros(12), lstm, gate_order="iffo")
 
 
 @pytest.mark.parametrize("pooling", ["last", "mean", "concat"])
@@ -112,20 +115,20 @@ def test_masked_mean_and_max_ignore_padding():
 
 
 def test_batchify_makes_contiguous_streams_and_chunks_shift_targets_by_one():
-    streams = rnn.batchify(list(range(20)), batch_size=2)
+    streams = lm.batchify(list(range(20)), batch_size=2)
     assert streams.tolist() == [list(range(10)), list(range(10, 20))]
-    x, y = next(rnn.lm_chunks(streams, seq_len=4))
+    x, y = next(lm.lm_chunks(streams, seq_len=4))
     assert x[0].tolist() == [0, 1, 2, 3] and y[0].tolist() == [1, 2, 3, 4]
 
 
 def test_lm_loss_decreases_on_a_toy_corpus():
     torch.manual_seed(0)
     ids = [2, 3, 4, 5, 6] * 200  # a periodic "text": perfectly predictable
-    streams = rnn.batchify(ids, 8)
+    streams = lm.batchify(ids, 8)
     model = rnn.LSTMLanguageModel(8, emb_dim=8, hidden=16, num_layers=1, dropout=0.0)
-    before = rnn.evaluate_lm(model, streams, 16)
-    rnn.train_lm(model, streams, None, epochs=3, seq_len=16, lr=1e-2)
-    after = rnn.evaluate_lm(model, streams, 16)
+    before = lm.evaluate_lm(model, streams, 16)
+    lm.train_lm(model, streams, None, epochs=3, seq_len=16, lr=1e-2)
+    after = lm.evaluate_lm(model, streams, 16)
     assert after < 0.5 * before
 
 
@@ -134,23 +137,23 @@ def test_perplexity_of_a_uniform_model_is_the_vocabulary_size():
     model = rnn.LSTMLanguageModel(vocab, emb_dim=4, hidden=8, num_layers=1, dropout=0.0)
     torch.nn.init.zeros_(model.decoder.weight)
     torch.nn.init.zeros_(model.decoder.bias)
-    nll = rnn.evaluate_lm(model, rnn.batchify(np.arange(200) % vocab, 4), 10)
+    nll = lm.evaluate_lm(model, lm.batchify(np.arange(200) % vocab, 4), 10)
     assert nll == pytest.approx(math.log(vocab), rel=1e-6)
-    assert rnn.perplexity(nll) == pytest.approx(vocab, rel=1e-6)
-    assert rnn.bits_per_token(nll) == pytest.approx(math.log2(vocab), rel=1e-6)
+    assert lm_metrics.perplexity(nll) == pytest.approx(vocab, rel=1e-6)
+    assert lm_metrics.bits_per_token(nll) == pytest.approx(math.log2(vocab), rel=1e-6)
 
 
 def test_bits_per_token_converts_nats_to_bits():
-    assert rnn.bits_per_token(math.log(2.0)) == pytest.approx(1.0)
-    assert rnn.perplexity(0.0) == 1.0
+    assert lm_metrics.bits_per_token(math.log(2.0)) == pytest.approx(1.0)
+    assert lm_metrics.perplexity(0.0) == 1.0
 
 
 def test_sampling_is_deterministic_given_a_seed():
     torch.manual_seed(0)
     model = rnn.LSTMLanguageModel(30, emb_dim=8, hidden=16, num_layers=2)
-    first = rnn.sample(model, [3, 4], 40, temperature=1.0, seed=7)
-    again = rnn.sample(model, [3, 4], 40, temperature=1.0, seed=7)
-    other = rnn.sample(model, [3, 4], 40, temperature=1.0, seed=8)
+    first = lm.sample(model, [3, 4], 40, temperature=1.0, seed=7)
+    again = lm.sample(model, [3, 4], 40, temperature=1.0, seed=7)
+    other = lm.sample(model, [3, 4], 40, temperature=1.0, seed=8)
     assert first == again
     assert first != other
 
@@ -158,8 +161,8 @@ def test_sampling_is_deterministic_given_a_seed():
 def test_low_temperature_sampling_approaches_greedy_decoding():
     torch.manual_seed(0)
     model = rnn.SeedLSTM(12, 12, hidden=16)
-    cold = rnn.sample(model, [1, 2], 20, temperature=1e-4, seed=1, one_hot=12)
-    also_cold = rnn.sample(model, [1, 2], 20, temperature=1e-4, seed=2, one_hot=12)
+    cold = lm.sample(model, [1, 2], 20, temperature=1e-4, seed=1, one_hot=12)
+    also_cold = lm.sample(model, [1, 2], 20, temperature=1e-4, seed=2, one_hot=12)
     assert cold == also_cold  # with the distribution collapsed to its argmax, the seed no longer matters
 
 
@@ -171,7 +174,7 @@ def test_gradual_unfreezing_trains_only_the_head_in_the_first_epoch():
     labels = torch.randint(0, 2, (16,))
     encoder_before = [p.detach().clone() for p in model.encoder.parameters()]
     head_before = [p.detach().clone() for p in model.head.parameters()]
-    rnn.train_classifier(model, ids, lengths, labels, epochs=1, batch_size=8, gradual_unfreezing=True)
+    classify.train_classifier(model, ids, lengths, labels, epochs=1, batch_size=8, gradual_unfreezing=True)
     assert all(torch.equal(a, b) for a, b in zip(encoder_before, model.encoder.parameters(), strict=True))
     assert not all(torch.equal(a, b) for a, b in zip(head_before, model.head.parameters(), strict=True))
     assert all(p.requires_grad for p in model.parameters())  # unfrozen again afterwards
@@ -186,12 +189,12 @@ def test_classifier_learns_a_separable_toy_task():
     ids[:, 0] = 2 + labels  # the first token gives the label away
     ids[torch.arange(8)[None, :] >= lengths[:, None]] = 0
     model = rnn.LSTMClassifier(rnn.LSTMEncoder(30, 8, 16, num_layers=1))
-    rnn.train_classifier(model, ids, lengths, labels, epochs=15, batch_size=32, lr=1e-2)
-    assert rnn.evaluate_classifier(model, ids, lengths, labels) > 0.95
+    classify.train_classifier(model, ids, lengths, labels, epochs=15, batch_size=32, lr=1e-2)
+    assert classify.evaluate_classifier(model, ids, lengths, labels) > 0.95
 
 
 def test_oov_rate_counts_tokens_mapped_to_unk():
-    text = pytest.importorskip("ptft_utils.text")
+    text = pytest.importorskip("ptft_utils.data.text")
     vocab = text.Vocab.build([["the", "movie", "was", "good"]])
     assert vocab.encode(["the", "zyzzyva"])[1] == 1  # unknown word -> <unk> (id 1)
-    assert rnn.oov_rate([["the", "zyzzyva"], ["good", "qwerty"]], vocab) == pytest.approx(0.5)
+    assert text.oov_rate([["the", "zyzzyva"], ["good", "qwerty"]], vocab) == pytest.approx(0.5)

@@ -13,8 +13,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ptft_utils import runner
-from ptft_utils.params import ParameterError
+from ptft_utils.kit import runner
+from ptft_utils.kit.params import ParameterError
 
 pytestmark = pytest.mark.slow
 
@@ -103,7 +103,7 @@ def test_failing_cell_is_reported_and_the_partial_notebook_kept(demo_notebook, t
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "ptft_utils.cli", *args], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run([sys.executable, "-m", "ptft_utils.kit.cli", *args], capture_output=True, text=True, cwd=cwd)
 
 
 def test_cli_unknown_parameter_exits_2_and_lists_the_valid_ones(demo_notebook, tmp_path):
@@ -156,7 +156,9 @@ def test_parse_value_reads_yaml_scalars_and_lists():
 
 def test_doctor_lists_each_registry_file_with_its_status(tmp_path, shared_data):
     env = {**os.environ, "PTFT_DATA": str(tmp_path), "PTFT_DATA_MIRROR": str(shared_data)}
-    done = subprocess.run([sys.executable, "-m", "ptft_utils.cli", "doctor"], capture_output=True, text=True, env=env)
+    done = subprocess.run(
+        [sys.executable, "-m", "ptft_utils.kit.cli", "doctor"], capture_output=True, text=True, env=env
+    )
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].startswith("python") and "cores" in lines[1]

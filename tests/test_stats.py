@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from ptft_utils.stats import compare, mean_ci, paired_difference, summarize
+from ptft_utils.eval.stats import compare, mean_ci, paired_difference, summarize
 
 
 def test_mean_ci_matches_the_t_interval_by_hand():

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ptft_utils.text import PAD, UNK, CharVocab, Vocab, pad_sequences, sentences, tokenize
+from ptft_utils.data.text import PAD, UNK, CharVocab, Vocab, pad_sequences, sentences, tokenize
 
 
 # -------------------------------------------------------------------------------------- tokenize

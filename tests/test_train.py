@@ -18,6 +18,7 @@ from torch import nn
 
 from ptft_utils import train
 from ptft_utils.models import SeedCNN
+from ptft_utils.train import batches, checkpoint
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -42,9 +43,9 @@ def test_fit_learns_a_separable_task_and_returns_a_history() -> None:
 
 
 def test_epoch_order_depends_only_on_seed_and_epoch() -> None:
-    assert torch.equal(train.epoch_order(50, 3, 7), train.epoch_order(50, 3, 7))
-    assert not torch.equal(train.epoch_order(50, 3, 7), train.epoch_order(50, 3, 8))
-    assert sorted(train.epoch_order(50, 3, 7).tolist()) == list(range(50))
+    assert torch.equal(batches.epoch_order(50, 3, 7), batches.epoch_order(50, 3, 7))
+    assert not torch.equal(batches.epoch_order(50, 3, 7), batches.epoch_order(50, 3, 8))
+    assert sorted(batches.epoch_order(50, 3, 7).tolist()) == list(range(50))
 
 
 def test_early_stopping_stops_after_patience_and_restores_best_weights() -> None:
@@ -68,17 +69,17 @@ def test_evaluate_ignores_targets_marked_minus_100() -> None:
 
 def test_save_checkpoint_leaves_no_partial_file_when_serialisation_fails(tmp_path: Path) -> None:
     path = tmp_path / "last.pt"
-    train.save_checkpoint(path, {"epoch": 1})
+    checkpoint.save_checkpoint(path, {"epoch": 1})
     with pytest.raises(Exception):  # noqa: B017 - lambdas cannot be pickled
-        train.save_checkpoint(path, {"epoch": 2, "bad": lambda: None})
-    assert train.load_checkpoint(path)["epoch"] == 1
+        checkpoint.save_checkpoint(path, {"epoch": 2, "bad": lambda: None})
+    assert checkpoint.load_checkpoint(path)["epoch"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
 
 
 def test_checkpoint_holds_everything_needed_to_resume(tmp_path: Path) -> None:
     torch.manual_seed(0)
     train.fit(nn.Linear(2, 2), blobs(), blobs(seed=1), epochs=2, progress=False, checkpoint_dir=tmp_path)
-    state = train.load_checkpoint(tmp_path / train.CHECKPOINT_FILE)
+    state = checkpoint.load_checkpoint(tmp_path / checkpoint.CHECKPOINT_FILE)
     assert state["epoch"] == 2
     assert {"model", "optimizer", "scheduler", "rng", "history", "best_state", "best_score"} <= set(state)
     assert {"torch", "numpy", "python"} == set(state["rng"])
@@ -124,8 +125,8 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path
     killed = run_script(script, str(ckpt), str(tmp_path / "killed.pt"), "1.0")
     deadline = time.time() + 240
     while time.time() < deadline:
-        path = ckpt / train.CHECKPOINT_FILE
-        if path.exists() and train.load_checkpoint(path)["epoch"] >= 1:
+        path = ckpt / checkpoint.CHECKPOINT_FILE
+        if path.exists() and checkpoint.load_checkpoint(path)["epoch"] >= 1:
             break
         assert killed.poll() is None, "training finished before it could be killed"
         time.sleep(0.05)
@@ -133,7 +134,7 @@ def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path
     killed.wait(timeout=30)
     assert killed.returncode == -signal.SIGKILL
     assert not (tmp_path / "killed.pt").exists()
-    epoch_at_kill = train.load_checkpoint(ckpt / train.CHECKPOINT_FILE)["epoch"]
+    epoch_at_kill = checkpoint.load_checkpoint(ckpt / checkpoint.CHECKPOINT_FILE)["epoch"]
     assert 1 <= epoch_at_kill < 5
 
     resumed = run_script(script, str(ckpt), str(tmp_path / "killed.pt"), "0")

@@ -39,10 +39,13 @@ def main() -> dict:
     import torch
     from torch.nn import functional as F
 
-    from ptft_utils import data, keras_cnn, models
-    from ptft_utils.device import set_cpu_threads
+    from ptft_utils import data, models
+    from ptft_utils.keras import cnn as keras_cnn
+    from ptft_utils.keras.device import set_tensorflow_threads
+    from ptft_utils.train.device import set_cpu_threads
 
-    set_cpu_threads(args.threads, tensorflow=True)
+    set_cpu_threads(args.threads)
+    set_tensorflow_threads(args.threads)
     tf.keras.utils.set_random_seed(0)
     torch.manual_seed(0)
 

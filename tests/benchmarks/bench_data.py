@@ -47,7 +47,7 @@ def main() -> dict[str, object]:
 
 def _run() -> dict[str, object]:
     from ptft_utils import data
-    from ptft_utils.download import verify
+    from ptft_utils.data.download import verify
 
     results: dict[str, dict[str, float]] = {}
     results["load_digits28"] = timed(data.load_digits28)  # warm calls hit the in-process cache

@@ -40,7 +40,8 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def build_corpus(name: str) -> tuple[list[list[str]], dict[str, str]]:
-    from ptft_utils import data, text
+    from ptft_utils import data
+    from ptft_utils.data import text
 
     lee = data.load_text("lee_background")
     sentences = text.sentences(lee.text)
@@ -67,9 +68,9 @@ def main(argv: list[str] | None = None) -> dict:
     from gensim.models import Word2Vec
 
     from ptft_utils import data
-    from ptft_utils import embeddings as emb
-    from ptft_utils.atomic import atomic_write_text
-    from ptft_utils.repro import environment
+    from ptft_utils.kit.atomic import atomic_write_text
+    from ptft_utils.kit.repro import environment
+    from ptft_utils.models import embeddings as emb
 
     torch.set_num_threads(args.threads)
     settings = {"dim": 100, "window": 5, "negatives": 5, "sample": 1e-3, "min_count": 5, "epochs": args.epochs}

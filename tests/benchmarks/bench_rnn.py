@@ -59,10 +59,16 @@ def main() -> dict:
     import torch
     from torch.nn import functional as F
 
-    from ptft_utils import data, keras_rnn, rnn, text
-    from ptft_utils.device import set_cpu_threads
+    from ptft_utils import data
+    from ptft_utils.data import text
+    from ptft_utils.keras import parity
+    from ptft_utils.keras import rnn as keras_rnn
+    from ptft_utils.keras.device import set_tensorflow_threads
+    from ptft_utils.models import rnn
+    from ptft_utils.train.device import set_cpu_threads
 
-    set_cpu_threads(args.threads, tensorflow=True)
+    set_cpu_threads(args.threads)
+    set_tensorflow_threads(args.threads)
     tf.keras.utils.set_random_seed(0)
     torch.manual_seed(0)
 
@@ -77,7 +83,7 @@ def main() -> dict:
     X, Y = keras_rnn.one_hot(x_ids, vocab), keras_rnn.one_hot(y_ids, vocab)
 
     model = keras_rnn.build_seed_lstm(args.timesteps, vocab, vocab, hidden=args.hidden)
-    twin = rnn.copy_keras_seed_model(model, rnn.SeedLSTM(vocab, vocab, hidden=args.hidden))
+    twin = parity.copy_keras_seed_model(model, rnn.SeedLSTM(vocab, vocab, hidden=args.hidden))
     optimizer = torch.optim.Adam(twin.parameters(), lr=1e-3, eps=1e-7)
     X_t, y_t = torch.from_numpy(X), torch.from_numpy(y_ids)
 

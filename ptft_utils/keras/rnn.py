@@ -1,7 +1,7 @@
 """The seed article's Keras recurrent model (section 4.3), built exactly as written.
 
 This module imports Keras at the top and is the only chapter-05 module that does; import it only
-where TensorFlow is wanted. The PyTorch twin and the weight mapping live in ``ptft_utils.rnn``.
+where TensorFlow is wanted. The PyTorch twin and the weight mapping live in ``ptft_utils.models.rnn``.
 
 The article's code uses three names it never defines; here they are arguments:
 

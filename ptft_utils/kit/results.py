@@ -25,8 +25,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from .atomic import atomic_write_text
-from .repro import environment
+from ptft_utils.kit.atomic import atomic_write_text
+from ptft_utils.kit.repro import environment
 
 SCHEMA_VERSION = 1
 METRICS_FILE = "metrics.json"

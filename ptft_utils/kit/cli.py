@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import runner
-from .params import DEVICES, PROFILE_NAMES, ParameterError
+from ptft_utils.kit import runner
+from ptft_utils.kit.params import DEVICES, PROFILE_NAMES, ParameterError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -88,7 +88,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
 
 
 def cmd_results(args: argparse.Namespace) -> int:
-    from .results import find_runs, load_run, load_runs
+    from ptft_utils.kit.results import find_runs, load_run, load_runs
 
     try:
         if args.claims:
@@ -126,7 +126,7 @@ def _has_tabulate() -> bool:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Fail when a run contradicts what a chapter's text asserts (a claim's ``expected``)."""
-    from .results import find_runs, load_run
+    from ptft_utils.kit.results import find_runs, load_run
 
     contradicted = asserted = total = 0
     for path in find_runs(args.dirs):
@@ -173,7 +173,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     import importlib.metadata
     import platform
 
-    from .repro import cpu_model
+    from ptft_utils.kit.repro import cpu_model
 
     print(f"python        {platform.python_version()} ({sys.executable})")
     print(f"cpu           {cpu_model()}, {os.cpu_count()} logical cores")
@@ -184,16 +184,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         except importlib.metadata.PackageNotFoundError:
             version = "not installed"
         print(f"{package:<14}{version}")
-    try:
-        import torch
+    from ptft_utils.train.device import gpu_summary  # the doctor looks up into the framework layer, lazily
 
-        cuda = f"CUDA {torch.version.cuda}, {torch.cuda.device_count()} GPU(s)" if torch.cuda.is_available() else "none"
-        if torch.cuda.is_available():
-            cuda += ": " + ", ".join(torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count()))
-        print(f"torch GPU     {cuda}")
-    except ImportError:
-        print("torch GPU   (torch not installed)")
-    from . import download
+    print(f"torch GPU     {gpu_summary()}")
+    from ptft_utils.data import download
 
     print(f"data cache    {download.cache_dir()}   (PTFT_DATA)")
     print(f"data mirror   {os.environ.get('PTFT_DATA_MIRROR') or '(none)'}   (PTFT_DATA_MIRROR)")

@@ -1,9 +1,9 @@
-"""Reproducibility: seed every random number generator and describe the environment.
+"""Reproducibility without a framework: seed Python and NumPy, and describe the environment.
 
-``seed_everything`` seeds Python, NumPy and, when they are already imported or importable,
-PyTorch and TensorFlow, and asks both for deterministic kernels, so a CPU run with the same
-seed gives the same numbers twice in a row. ``environment`` is what ``metrics.json`` records
-about the machine a number came from.
+``seed_python`` seeds ``random`` and NumPy; the frameworks' seeding lives with the frameworks, and
+:func:`ptft_utils.seed_everything` calls them all, so a CPU run with the same seed gives the same
+numbers twice in a row. ``environment`` is what ``metrics.json`` records about the machine a
+number came from (it reads PyTorch's thread count only when the chapter has loaded PyTorch).
 """
 
 from __future__ import annotations
@@ -16,32 +16,18 @@ import sys
 from typing import Any
 
 
-def seed_everything(seed: int, *, torch: bool = True, tensorflow: bool = False, deterministic: bool = True) -> None:
-    """Seed ``random``, NumPy, and PyTorch/TensorFlow when asked (they are imported lazily).
+def seed_python(seed: int) -> None:
+    """Seed Python's ``random``, NumPy's global generator and ``PYTHONHASHSEED`` (for child processes).
 
-    TensorFlow is off by default because importing it costs seconds; chapters that use Keras
-    pass ``tensorflow=True`` (or it is seeded anyway when already imported).
+    The frameworks are seeded by their own subpackages (:func:`ptft_utils.train.device.seed_torch`,
+    :func:`ptft_utils.keras.device.seed_tensorflow`); :func:`ptft_utils.seed_everything` calls
+    all three.
     """
     import numpy as np
 
     os.environ["PYTHONHASHSEED"] = str(seed)
     random.seed(seed)
     np.random.seed(seed % 2**32)
-    if torch or "torch" in sys.modules:
-        import torch as _torch
-
-        _torch.manual_seed(seed)
-        if deterministic:
-            _torch.use_deterministic_algorithms(True, warn_only=True)
-            _torch.backends.cudnn.benchmark = False
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    if tensorflow or "tensorflow" in sys.modules:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        import tensorflow as tf
-
-        tf.keras.utils.set_random_seed(seed)
-        if deterministic:
-            tf.config.experimental.enable_op_determinism()
 
 
 def _version(package: str) -> str | None:
@@ -74,9 +60,8 @@ def environment(device: str | None = None) -> dict[str, Any]:
         version = _version(package)
         if version:
             env[package] = version
-    if "torch" in sys.modules:
-        import torch
-
+    torch = sys.modules.get("torch")  # described only when the chapter loaded it; never imported here
+    if torch is not None:
         env["torch_threads"] = torch.get_num_threads()
         if torch.cuda.is_available():
             env["gpu"] = torch.cuda.get_device_name(0)

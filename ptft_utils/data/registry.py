@@ -2,7 +2,7 @@
 
 One :class:`FileEntry` is one file: its URLs (the publisher's first, then mirrors), the checksums
 it must match, its size, its name in a flat mirror folder (``PTFT_DATA_MIRROR``), and the licence
-and citation of the dataset it belongs to. :mod:`ptft_utils.download` fetches entries; the loaders
+and citation of the dataset it belongs to. :mod:`ptft_utils.data.download` fetches entries; the loaders
 in :mod:`ptft_utils.data` turn the files into arrays and texts.
 
 Checksums come from the publisher or a widely used loader, and each one says where it comes from:

@@ -30,11 +30,9 @@ gradual unfreezing) and no distributed training.
 from __future__ import annotations
 
 import copy
-import io
 import math
-import random
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -43,12 +41,17 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from .atomic import atomic_write_bytes
+from ptft_utils.train.batches import Batch, as_tensors, dataset_length, epoch_order, iterate_batches, to_device
+from ptft_utils.train.checkpoint import (
+    CHECKPOINT_FILE,
+    load_checkpoint,
+    rng_state,
+    save_checkpoint,
+    set_rng_state,
+    state_copy,
+)
 
-CHECKPOINT_FILE = "last.pt"
 IGNORE_INDEX = -100
-
-Batch = tuple[torch.Tensor, ...]
 
 
 class History(list):
@@ -70,53 +73,6 @@ class History(list):
         return pd.DataFrame(list(self))
 
 
-# -- data ------------------------------------------------------------------------------------
-
-
-def _as_tensors(data: Sequence[Any]) -> tuple[torch.Tensor, ...]:
-    tensors = tuple(torch.as_tensor(np.asarray(d)) if not isinstance(d, torch.Tensor) else d for d in data)
-    n = len(tensors[0])
-    if any(len(t) != n for t in tensors):
-        raise ValueError(f"all arrays in a data tuple need the same length, got {[len(t) for t in tensors]}")
-    return tensors
-
-
-def _length(data: Any) -> int:
-    return len(data[0]) if isinstance(data, tuple) else len(data)
-
-
-def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
-    """The permutation of ``n`` training examples used in ``epoch`` (depends only on seed and epoch)."""
-    generator = torch.Generator().manual_seed(int(seed) * 100_003 + int(epoch))
-    return torch.randperm(n, generator=generator)
-
-
-def iterate_batches(
-    data: Any,
-    batch_size: int,
-    order: torch.Tensor | None = None,
-    collate_fn: Callable | None = None,
-) -> Iterator[Batch]:
-    """Batches of ``data`` in ``order`` (default: as stored)."""
-    n = _length(data)
-    if order is None:
-        order = torch.arange(n)
-    if isinstance(data, tuple):
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            yield tuple(t[idx] for t in data)
-    else:
-        loader = torch.utils.data.DataLoader(
-            data, batch_size=batch_size, sampler=order.tolist(), collate_fn=collate_fn, num_workers=0
-        )
-        for batch in loader:
-            yield tuple(batch) if isinstance(batch, (list, tuple)) else (batch,)
-
-
-def _to_device(batch: Batch, device: torch.device) -> Batch:
-    return tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in batch)
-
-
 def default_forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
     """``model(*inputs)`` and the targets: the last element of the batch is the target."""
     return model(*batch[:-1]), batch[-1]
@@ -136,9 +92,6 @@ def count_correct(outputs: torch.Tensor, targets: torch.Tensor) -> tuple[int, in
     return int((predictions[mask] == targets[mask]).sum()), int(mask.sum())
 
 
-# -- evaluation ------------------------------------------------------------------------------
-
-
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -152,13 +105,13 @@ def evaluate(
 ) -> dict[str, float]:
     """``{"loss", "accuracy"}`` of ``model`` on ``data`` (accuracy is NaN when there are no class targets)."""
     if isinstance(data, (tuple, list)) and not isinstance(data, torch.utils.data.Dataset):
-        data = _as_tensors(data)
+        data = as_tensors(data)
     device = torch.device(device)
     was_training = model.training
     model.eval()
     total_loss, total_items, correct, counted = 0.0, 0, 0, 0
     for batch in iterate_batches(data, batch_size, collate_fn=collate_fn):
-        outputs, targets = forward(model, _to_device(batch, device))
+        outputs, targets = forward(model, to_device(batch, device))
         size = len(targets)
         total_loss += float(loss_fn(outputs, targets)) * size
         total_items += size
@@ -177,38 +130,6 @@ def predict(model: nn.Module, inputs: Any, batch_size: int = 512, device: str | 
     outs = [model(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
     model.train(was_training)
     return torch.cat(outs)
-
-
-# -- checkpoints -----------------------------------------------------------------------------
-
-
-def rng_state() -> dict[str, Any]:
-    return {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
-
-
-def set_rng_state(state: dict[str, Any]) -> None:
-    torch.set_rng_state(state["torch"])
-    np.random.set_state(state["numpy"])
-    random.setstate(state["python"])
-
-
-def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` with ``torch.save`` atomically: readers see the old file or the new one."""
-    buffer = io.BytesIO()
-    torch.save(state, buffer)
-    return atomic_write_bytes(path, buffer.getvalue())
-
-
-def load_checkpoint(path: str | Path) -> dict[str, Any]:
-    """Read a checkpoint written by :func:`save_checkpoint` (or by :func:`fit`)."""
-    return torch.load(path, map_location="cpu", weights_only=False)
-
-
-def _state_copy(model: nn.Module) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
-
-
-# -- the loop --------------------------------------------------------------------------------
 
 
 def fit(
@@ -254,9 +175,9 @@ def fit(
     device = torch.device(device)
     model.to(device)
     if isinstance(train_data, (tuple, list)) and not isinstance(train_data, torch.utils.data.Dataset):
-        train_data = _as_tensors(train_data)
+        train_data = as_tensors(train_data)
     if isinstance(val_data, (tuple, list)) and not isinstance(val_data, torch.utils.data.Dataset):
-        val_data = _as_tensors(val_data)
+        val_data = as_tensors(val_data)
     if val_data is None:
         monitor = "train_loss"
     lower_is_better = monitor.endswith("loss")
@@ -289,7 +210,7 @@ def fit(
         start_epoch = state["epoch"] + 1
         history.resumed_from = state["epoch"]
 
-    n_train = _length(train_data)
+    n_train = dataset_length(train_data)
     steps_per_epoch = math.ceil(n_train / batch_size)
     model.train()
     for epoch in range(start_epoch, epochs + 1):
@@ -309,7 +230,7 @@ def fit(
             mininterval=1.0,
         )
         for batch in bar:
-            batch = _to_device(batch, device)
+            batch = to_device(batch, device)
             outputs, targets = forward(model, batch)
             loss = loss_fn(outputs, targets)
             optimizer.zero_grad(set_to_none=True)
@@ -342,7 +263,7 @@ def fit(
         )
         if improved:
             best_score, best_epoch, bad_epochs = score, epoch, 0
-            best_state = _state_copy(model) if restore_best else None
+            best_state = state_copy(model) if restore_best else None
         else:
             bad_epochs += 1
             if patience is not None and bad_epochs >= patience:

@@ -1,6 +1,6 @@
 """Verified, resumable, locked fetching of registry files into the data cache.
 
-``fetch(key_or_entry) -> Path`` returns a local copy of one :class:`~ptft_utils.registry.FileEntry`
+``fetch(key_or_entry) -> Path`` returns a local copy of one :class:`~ptft_utils.data.registry.FileEntry`
 that matches one of its checksums, from the first place that has it:
 
 1. the cache, ``$PTFT_DATA/<dataset>/<filename>`` (default ``~/.cache/ptft``), if it verifies; a
@@ -40,8 +40,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import registry
-from .registry import Checksum, FileEntry
+from ptft_utils.data import registry
+from ptft_utils.data.registry import Checksum, FileEntry
 
 try:  # POSIX only; elsewhere concurrent fetches are simply not coordinated
     import fcntl

@@ -18,6 +18,7 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -149,3 +150,15 @@ class CharVocab:
 
     def decode(self, ids: Iterable[int]) -> str:
         return "".join(self.chars[int(i)] for i in ids)
+
+
+def oov_rate(token_lists: Sequence[Sequence[str]], vocab: Any, unk_id: int = 1) -> float:
+    """Fraction of tokens that ``vocab.encode`` maps to ``<unk>`` (id 1 in ``ptft_utils.data.text.Vocab``)."""
+    total = unknown = 0
+    for tokens in token_lists:
+        ids = vocab.encode(list(tokens))
+        total += len(ids)
+        unknown += sum(1 for i in ids if i == unk_id)
+    if total == 0:
+        raise ValueError("oov_rate needs at least one token")
+    return unknown / total

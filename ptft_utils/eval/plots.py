@@ -8,12 +8,12 @@ palette). The figure functions take a tidy pandas DataFrame, draw on the Axes th
 - :func:`accuracy_vs_labels`: label-efficiency curves, mean over seeds with a 95% Student-t band;
 - :func:`embedding_map`: words or images placed at 2-D coordinates, coloured by group.
 
-Bands are computed with :func:`ptft_utils.stats.mean_ci`, the same function the claims use, so a
+Bands are computed with :func:`ptft_utils.eval.stats.mean_ci`, the same function the claims use, so a
 band in a figure is exactly the interval recorded in ``metrics.json`` (seaborn's own error bars
 are bootstrap intervals, which differ and change with the random state). :func:`mean_ci_table`
 returns those numbers as a table, for printing next to the figure.
 
-matplotlib and seaborn are imported inside the functions: ``import ptft_utils.plots`` is cheap.
+matplotlib and seaborn are imported inside the functions: ``import ptft_utils.eval.plots`` is cheap.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .stats import mean_ci
+from ptft_utils.eval.stats import mean_ci
 
 PALETTE = "colorblind"
 
@@ -154,7 +154,7 @@ def accuracy_vs_labels(
     """Label-efficiency curves: test accuracy against labels per class, one line per arm.
 
     ``df`` holds one row per (arm, k, seed). Each line is the mean over seeds, with markers at the
-    measured ``k`` and a band for the 95% Student-t interval from :func:`ptft_utils.stats.mean_ci`.
+    measured ``k`` and a band for the 95% Student-t interval from :func:`ptft_utils.eval.stats.mean_ci`.
     """
     ax = _new_axes(ax)
     table = mean_ci_table(df, x, y, hue, hue_order)

@@ -2,7 +2,7 @@
 
 This module imports TensorFlow/Keras at the top (with the seed's ``tensorflow.keras`` imports) and
 is the only chapter-04 module that does; import it only where TensorFlow is wanted. The PyTorch
-twin lives in :mod:`ptft_utils.models`, the weight copy and parity check in :mod:`ptft_utils.parity`.
+twin lives in :mod:`ptft_utils.models`, the weight copy and parity check in :mod:`ptft_utils.keras.parity`.
 
 The article's ``model.fit(X_train, y_train, ...)`` uses names it never defines; here
 ``X_train`` is an array ``(N, 28, 28, 1)`` of floats in [0, 1] and ``y_train`` integer labels.
@@ -15,8 +15,6 @@ import warnings
 import numpy as np
 from tensorflow.keras.layers import Conv2D, Dense, Flatten, MaxPooling2D
 from tensorflow.keras.models import Sequential, clone_model
-
-SEED_CNN_PARAMETERS = 225_034
 
 
 def build_seed_cnn(compile: bool = True, learning_rate: float | None = None) -> Sequential:

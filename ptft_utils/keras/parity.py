@@ -18,11 +18,14 @@ The seed CNN (section 4.2), three layout differences to get right:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, cast
 
 import numpy as np
 import torch
+from torch import nn
 
-from .models import SeedCNN
+from ptft_utils.models.cnn import SeedCNN
+from ptft_utils.models.rnn import SeedLSTM
 
 # -- seed CNN ------------------------------------------------------------------------------------
 
@@ -55,13 +58,13 @@ def _assign(target: torch.Tensor | None, value: np.ndarray | torch.Tensor) -> No
 def copy_keras_cnn_to_torch(keras_weights: Sequence, twin: SeedCNN, flatten_order: str = "keras") -> SeedCNN:
     """Load the seed CNN's Keras weights into ``twin`` (in place) and return it.
 
-    ``keras_weights``: a Keras model or the list from :func:`ptft_utils.keras_cnn.export_weights`
+    ``keras_weights``: a Keras model or the list from :func:`ptft_utils.keras.cnn.export_weights`
     (``(layer class, kernel, bias)`` for conv1, conv2, dense1, dense2).
     """
     if flatten_order not in ("keras", "naive"):
         raise ValueError("flatten_order must be 'keras' or 'naive'")
     if hasattr(keras_weights, "layers"):
-        from .keras_cnn import export_weights
+        from ptft_utils.keras.cnn import export_weights
 
         keras_weights = export_weights(keras_weights)
     (_, k1, b1), (_, k2, b2), (_, k3, b3), (_, k4, b4) = keras_weights
@@ -88,7 +91,7 @@ def cnn_parity(keras_model, images: np.ndarray, flatten_order: str = "keras") ->
     Returns ``max_abs_logit_error`` (largest |logit difference|), ``max_abs_prob_error`` (after
     softmax) and ``prediction_agreement`` (fraction of equal argmax).
     """
-    from .keras_cnn import keras_logits
+    from ptft_utils.keras.cnn import keras_logits
 
     twin = copy_keras_cnn_to_torch(keras_model, SeedCNN(), flatten_order=flatten_order).eval()
     images = np.asarray(images, dtype=np.float32)
@@ -102,3 +105,62 @@ def cnn_parity(keras_model, images: np.ndarray, flatten_order: str = "keras") ->
         "max_abs_prob_error": float(np.max(np.abs(probs_keras - probs_torch))),
         "prediction_agreement": float(np.mean(expected.argmax(1) == got.argmax(1))),
     }
+
+
+KERAS_GATES = ("i", "f", "c", "o")  # keras.layers.LSTM: input, forget, cell candidate, output
+
+
+TORCH_GATES = ("i", "f", "c", "o")  # torch.nn.LSTM: input, forget, cell ("g"), output
+
+
+def _permute_gates(matrix: np.ndarray, order: Sequence[str], axis: int) -> np.ndarray:
+    """Reorder the four gate blocks of ``matrix`` along ``axis`` from Keras order to ``order``."""
+    blocks = np.split(matrix, 4, axis=axis)
+    by_name = dict(zip(KERAS_GATES, blocks, strict=True))
+    return np.concatenate([by_name[g] for g in order], axis=axis)
+
+
+def keras_lstm_to_torch(
+    kernel: np.ndarray,
+    recurrent_kernel: np.ndarray,
+    bias: np.ndarray,
+    lstm: nn.LSTM,
+    gate_order: Sequence[str] = TORCH_GATES,
+) -> None:
+    """Copy one Keras LSTM layer's weights into a single-layer ``nn.LSTM`` (in place).
+
+    ``gate_order`` is the order torch expects the Keras blocks in; the right one is
+    ``("i", "f", "c", "o")``. Keras' single bias goes to ``bias_ih``; ``bias_hh`` is set to zero
+    (torch adds the two, so any split with the right sum is equivalent).
+    """
+    if sorted(gate_order) != sorted(KERAS_GATES):
+        raise ValueError(f"gate_order must be a permutation of {KERAS_GATES}, got {tuple(gate_order)}")
+    hidden = lstm.hidden_size
+    if kernel.shape != (lstm.input_size, 4 * hidden) or recurrent_kernel.shape != (hidden, 4 * hidden):
+        raise ValueError(
+            f"Keras shapes {kernel.shape}, {recurrent_kernel.shape} do not fit nn.LSTM({lstm.input_size}, {hidden})"
+        )
+    weight_ih, weight_hh, bias_ih, bias_hh = (
+        cast(torch.Tensor, getattr(lstm, name)) for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+    )
+    with torch.no_grad():
+        weight_ih.copy_(torch.from_numpy(_permute_gates(np.asarray(kernel), gate_order, axis=1).T.copy()))
+        weight_hh.copy_(torch.from_numpy(_permute_gates(np.asarray(recurrent_kernel), gate_order, axis=1).T.copy()))
+        bias_ih.copy_(torch.from_numpy(_permute_gates(np.asarray(bias), gate_order, axis=0).copy()))
+        bias_hh.zero_()
+
+
+def copy_keras_seed_model(keras_model: Any, twin: SeedLSTM, gate_order: Sequence[str] = TORCH_GATES) -> SeedLSTM:
+    """Copy the weights of the Keras seed model (two LSTMs and a Dense) into ``twin``."""
+    lstm_layers = [layer for layer in keras_model.layers if layer.__class__.__name__ == "LSTM"]
+    dense_layers = [layer for layer in keras_model.layers if layer.__class__.__name__ == "Dense"]
+    if len(lstm_layers) != 2 or len(dense_layers) != 1:
+        raise ValueError("expected the seed model: two LSTM layers and one Dense layer")
+    for keras_layer, torch_layer in zip(lstm_layers, (twin.lstm1, twin.lstm2), strict=True):
+        kernel, recurrent_kernel, bias = (np.asarray(w) for w in keras_layer.get_weights())
+        keras_lstm_to_torch(kernel, recurrent_kernel, bias, torch_layer, gate_order)
+    dense_kernel, dense_bias = (np.asarray(w) for w in dense_layers[0].get_weights())
+    with torch.no_grad():
+        twin.dense.weight.copy_(torch.from_numpy(dense_kernel.T.copy()))
+        twin.dense.bias.copy_(torch.from_numpy(dense_bias.copy()))
+    return twin

@@ -4,7 +4,7 @@ One run = one notebook executed in a real Jupyter kernel with injected parameter
 ``<out>/<name>.ipynb`` with its record at ``<out>/<name>/metrics.json``. Parameter *names* are
 checked against the notebook's ``parameters`` cell (read by papermill's inspection) before a
 kernel starts, and the common parameters' values too; chapter knobs are validated inside the
-notebook by :func:`ptft_utils.params.resolve`, so a hand-run notebook gets the same errors.
+notebook by :func:`ptft_utils.kit.params.resolve`, so a hand-run notebook gets the same errors.
 
 The book build stages a copy of the book (``_config.yml``, ``book/``) with the *executed*
 notebooks in ``notebooks/`` and runs ``jupyter-book build`` on it with warnings as errors; the
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .params import COMMON, COMMON_KNOBS, ParameterError, check_names, validate
+from ptft_utils.kit.params import COMMON, COMMON_KNOBS, ParameterError, check_names, validate
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

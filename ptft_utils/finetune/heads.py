@@ -1,0 +1,56 @@
+"""New heads for a new task: re-initialise a module, replace a linear head, or train the head alone.
+
+Seeded re-initialisation depends only on the seed, not on how much randomness was used before,
+so two arms given the same seed start from the same head.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import torch
+from torch import nn
+
+from ptft_utils.finetune.freezing import LayerGroup, flatten_modules, freeze, unfreeze
+
+
+def reinit(modules: LayerGroup | Iterable[LayerGroup], seed: int | None = None) -> None:
+    """Re-initialise ``modules`` with their own ``reset_parameters`` (PyTorch's default init).
+
+    With ``seed`` the new weights depend only on that seed, not on how much randomness was used
+    before: two arms given the same seed start from the same head.
+    """
+    state = torch.get_rng_state()
+    if seed is not None:
+        torch.manual_seed(seed)
+    try:
+        for module in flatten_modules(modules):
+            for sub in module.modules():
+                reset = getattr(sub, "reset_parameters", None)
+                if callable(reset):
+                    reset()
+    finally:
+        if seed is not None:
+            torch.set_rng_state(state)
+
+
+def replace_head(model: nn.Module, attribute: str, num_classes: int, seed: int | None = None) -> nn.Linear:
+    """Put a new ``nn.Linear`` head with ``num_classes`` outputs at ``model.<attribute>``."""
+    old = getattr(model, attribute)
+    state = torch.get_rng_state()
+    if seed is not None:
+        torch.manual_seed(seed)
+    try:
+        new = nn.Linear(old.in_features, num_classes)
+    finally:
+        if seed is not None:
+            torch.set_rng_state(state)
+    setattr(model, attribute, new)
+    return new
+
+
+def linear_probe(layer_groups: Sequence[LayerGroup], seed: int | None = None) -> None:
+    """Freeze every group except the top one (the head), and re-initialise the head."""
+    freeze(layer_groups[:-1])
+    unfreeze(layer_groups[-1])
+    reinit(layer_groups[-1], seed=seed)
