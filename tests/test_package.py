@@ -73,3 +73,12 @@ def test_import_contracts_fail_when_kit_imports_tensorflow(tmp_path):
     assert done.returncode != 0
     assert "ptft_utils.kit is not allowed to import tensorflow" in done.stdout
     assert "ptft_utils.kit.atomic -> tensorflow" in done.stdout
+
+
+def test_repository_root_is_found_from_the_moved_modules():
+    from ptft_utils.data import download
+    from ptft_utils.kit import runner
+
+    assert runner.REPO_ROOT == ROOT
+    assert download._REPO_ROOT == ROOT
+    assert (runner.REPO_ROOT / "notebooks").is_dir()

@@ -64,14 +64,20 @@ def _record_paths(app: Sphinx) -> list[Path]:
 
 
 def _load_records(paths: list[Path]) -> list[dict]:
-    """One record per notebook (the first found), in notebook order."""
+    """One complete record per notebook (the first found), in notebook order.
+
+    A record whose run did not finish (``status`` other than ``complete``, or an old record with no
+    status) is skipped: its times are not the times of a finished chapter.
+    """
     records: dict[str, dict] = {}
     for path in paths:
         try:
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if isinstance(record, dict) and "notebook" in record and "wall_seconds" in record:
+        if not isinstance(record, dict) or record.get("status") != "complete":
+            continue
+        if "notebook" in record and "wall_seconds" in record:
             records.setdefault(str(record["notebook"]), record)
     return [records[name] for name in sorted(records)]
 

@@ -73,6 +73,8 @@ def load_text(name: str = "tinyshakespeare") -> Corpus:
     """A raw corpus: ``"tinyshakespeare"`` (registry, 1.1 MB), ``"lee_background"`` (gensim, 300
     news articles, one per line), ``"lee"`` (gensim, the 50 documents of :func:`load_lee_similarity`)
     or ``"auto"`` (Tiny Shakespeare if obtainable, else ``lee_background``, said out loud).
+
+    Taught in: 03 §1; also used in 05 §1.
     """
     if name not in TEXT_NAMES:
         raise ValueError(f"name must be one of {TEXT_NAMES}, got {name!r}")
@@ -123,6 +125,8 @@ def load_word_similarity(name: str = "wordsim353", lowercase: bool = True) -> Wo
     """Human word-pair similarity: ``"wordsim353"`` (353 pairs, 0..10) or ``"simlex999"`` (999 pairs, 0..10).
 
     Returns a list of ``(word1, word2, score)``; ``lowercase`` matches :func:`ptft_utils.data.text.tokenize`.
+
+    Taught in: 03 §1.
     """
     if name not in ("wordsim353", "simlex999"):
         raise ValueError(f"name must be 'wordsim353' or 'simlex999', got {name!r}")
@@ -140,7 +144,10 @@ def load_word_similarity(name: str = "wordsim353", lowercase: bool = True) -> Wo
 
 
 def load_analogies(lowercase: bool = True) -> Analogies:
-    """Mikolov et al.'s analogy questions: ``{section: [(a, b, c, d), ...]}``, 14 sections, 19,544 questions."""
+    """Mikolov et al.'s analogy questions: ``{section: [(a, b, c, d), ...]}``, 14 sections, 19,544 questions.
+
+    Taught in: 03 §1.
+    """
     path = shipped_path("questions-words")
     sections = Analogies()
     current: list[tuple[str, str, str, str]] | None = None

@@ -70,7 +70,7 @@ MAX_ATTEMPTS = 3  # per URL, for transient errors only
 BACKOFF_SECONDS = 0.5  # first pause; doubles each retry
 PROGRESS_MIN_BYTES = 1 << 20  # a progress bar for network downloads of 1 MiB or more
 CHUNK_BYTES = 1 << 16
-_REPO_ROOT = Path(__file__).resolve().parent.parent
+_REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 # ------------------------------------------------------------------------------------------ errors

@@ -55,6 +55,8 @@ def load_digits28() -> ImageData:
     Each 8x8 image (16 grey levels) is scaled to [0, 1], upsampled bilinearly to 20x20 and centred
     in a 28x28 frame with a 4-pixel margin, the layout of MNIST (digits in a 20x20 box). Shipped
     with scikit-learn: always offline. There is no official split: chapters split it themselves.
+
+    Taught in: 01 §3.
     """
     images, labels = _digits28_arrays()
     return ImageData(
@@ -124,6 +126,8 @@ def load_images(dataset: str = "auto", split: str = "test") -> ImageData:
     line saying which, and the provenance records it. ``"digits"`` has no official split: every
     ``split`` returns the whole 1,797-image pool. The default, ``split="test"``, gives 10,000 real
     MNIST images wherever the shared mirror is set: use them as a labelled pool and split them.
+
+    Taught in: 01 §3; also used in 04 §1.
     """
     if dataset not in IMAGE_DATASETS:
         raise ValueError(f"dataset must be one of {IMAGE_DATASETS}, got {dataset!r}")

@@ -112,6 +112,8 @@ def load_polarity(dataset: str = "auto") -> TextData:
     - ``"shipped"``: gensim's ``pang_lee_polarity.cor``, 100 + 100 sentences from the same data.
     - ``"auto"``: the real set if obtainable, else the shipped one, said out loud.
     Sentences are lower-cased and tokenised by the dataset's authors (tokens separated by spaces).
+
+    Taught in: 03 §2; also used in 05 §3.
     """
     if dataset not in POLARITY_DATASETS:
         raise ValueError(f"dataset must be one of {POLARITY_DATASETS}, got {dataset!r}")
@@ -176,6 +178,8 @@ def load_imdb(split: str = "train") -> TextData:
 
     An 84 MB download (registry ``imdb-tarball``; not in the shared mirror), so use it on the
     ``full`` profile; reading the tarball takes several seconds.
+
+    Taught in: 03 §2.
     """
     got = fetch_result("imdb-tarball")
     texts, labels = read_imdb_tarball(got.path, split)

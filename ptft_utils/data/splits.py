@@ -15,6 +15,8 @@ def class_partition(labels: np.ndarray | Sequence[int], source_classes: Sequence
     """Indices of samples whose label is in ``source_classes`` and of all the others (both sorted).
 
     The transfer chapters pretrain on the source classes and fine-tune on the target ones.
+
+    Taught in: 01 §10; also used in 04 §1.
     """
     labels = np.asarray(labels)
     in_source = np.isin(labels, np.asarray(list(source_classes)))
@@ -34,6 +36,8 @@ def k_shot_indices(
     indices (e.g. a training split). Each class is shuffled once per seed and its first ``k`` are
     taken, so for one seed the sets are nested: the 5-shot set contains the 1-shot set. A class
     with fewer than ``k`` samples is an error.
+
+    Taught in: 01 §5; also used in 03 §7, 04 §1, 05 §4.
     """
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
@@ -70,6 +74,8 @@ def train_val_test_split(
 
     ``fractions`` are three non-negative numbers summing to 1. With ``stratify`` (labels of length
     ``n``) every class is split in those proportions, so class balance is kept in every part.
+
+    Taught in: 01 §3; also used in 03 §2, 04 §1, 05 §3.
     """
     if len(fractions) != 3 or any(f < 0 for f in fractions) or abs(sum(fractions) - 1.0) > 1e-6:
         raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {tuple(fractions)}")

@@ -40,6 +40,8 @@ def tokenize(text: str) -> list[str]:
 
     >>> tokenize("It's 2.5 times better -- isn't it?")
     ["it's", '2.5', 'times', 'better', '-', '-', "isn't", 'it', '?']
+
+    Taught in: 03 §2; also used in 05 §3.
     """
     return TOKEN_PATTERN.findall(text.lower().replace("’", "'"))
 
@@ -48,13 +50,18 @@ def sentences(text: str) -> list[list[str]]:
     """Split at ``.``, ``!`` or ``?`` followed by white space, and at line breaks; tokenize each piece.
 
     Empty pieces are dropped. Good enough for news and reviews; abbreviations ("Dr. Smith") split.
+
+    Taught in: 03 §1; also used in 05 §3.
     """
     return [tokens for piece in _SENTENCE_END.split(text) if (tokens := tokenize(piece))]
 
 
 @dataclass
 class Vocab:
-    """A word vocabulary: ``itos`` (id -> token) with ``<pad>`` at 0 and ``<unk>`` at 1, and ``counts``."""
+    """A word vocabulary: ``itos`` (id -> token) with ``<pad>`` at 0 and ``<unk>`` at 1, and ``counts``.
+
+    Taught in: 03 §7; also used in 05 §3.
+    """
 
     itos: list[str]
     counts: dict[str, int] = field(default_factory=dict)
@@ -112,6 +119,8 @@ def pad_sequences(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Right-pad ``seqs`` to ``int64 [B, T]`` (``T`` = ``max_len`` or the longest); longer ones are cut
     at the end. Returns ``(ids, lengths)`` with ``lengths`` the kept lengths, ``int64 [B]``.
+
+    Taught in: 05 §4.
     """
     if max_len is not None and max_len < 0:
         raise ValueError(f"max_len must be >= 0, got {max_len}")
@@ -126,7 +135,10 @@ def pad_sequences(
 
 @dataclass
 class CharVocab:
-    """Characters of a corpus, sorted, ids 0..n-1 (char-rnn style, no specials)."""
+    """Characters of a corpus, sorted, ids 0..n-1 (char-rnn style, no specials).
+
+    Taught in: 05 §1.
+    """
 
     chars: list[str]
     stoi: dict[str, int] = field(init=False, repr=False)
@@ -153,7 +165,10 @@ class CharVocab:
 
 
 def oov_rate(token_lists: Sequence[Sequence[str]], vocab: Any, unk_id: int = 1) -> float:
-    """Fraction of tokens that ``vocab.encode`` maps to ``<unk>`` (id 1 in ``ptft_utils.data.text.Vocab``)."""
+    """Fraction of tokens that ``vocab.encode`` maps to ``<unk>`` (id 1 in ``ptft_utils.data.text.Vocab``).
+
+    Taught in: 03 §1; also used in 05 §3.
+    """
     total = unknown = 0
     for tokens in token_lists:
         ids = vocab.encode(list(tokens))

@@ -22,6 +22,8 @@ def word_similarity(vectors: Any, pairs: Iterable[tuple[str, str, float]], lower
 
     Returns ``{"spearman", "pairs", "used", "oov", "oov_rate"}``: a pair with either word missing
     is excluded and counted in ``oov``; ``spearman`` is NaN when fewer than 3 pairs remain.
+
+    Taught in: 03 §1.
     """
     from scipy import stats
 
@@ -58,6 +60,8 @@ def analogy_accuracy(
     ``restrict_vocab`` most frequent words (the first rows). A question with any word outside
     that set is excluded and counted in ``oov_questions``; accuracy is over the questions answered.
     Returns totals and a per-section table (``sections``: name -> {correct, answered, total}).
+
+    Taught in: 03 §5.
     """
     emb = as_embeddings(vectors)
     limit = min(restrict_vocab, len(emb.vocab))
@@ -101,7 +105,10 @@ def analogy_accuracy(
 
 
 def nearest_neighbours(vectors: Any, words: Iterable[str], topn: int = 5) -> dict[str, list[tuple[str, float]]]:
-    """Cosine neighbours of each word present in the vocabulary (absent words are skipped)."""
+    """Cosine neighbours of each word present in the vocabulary (absent words are skipped).
+
+    Taught in: 03 §6.
+    """
     emb = as_embeddings(vectors)
     return {w: emb.most_similar(w, topn) for w in words if w in emb.index}
 
@@ -112,7 +119,10 @@ def evaluate(
     analogies: Mapping[str, Sequence[tuple[str, str, str, str]]] | None = None,
     restrict_vocab: int = 30000,
 ) -> dict[str, float]:
-    """One flat row of quality numbers: ``<set>_spearman``, ``<set>_oov_rate``, ``analogy_*``."""
+    """One flat row of quality numbers: ``<set>_spearman``, ``<set>_oov_rate``, ``analogy_*``.
+
+    Taught in: 03 §5.
+    """
     row: dict[str, float] = {}
     for name, pairs in similarity_sets.items():
         result = word_similarity(vectors, pairs)
@@ -128,7 +138,10 @@ def evaluate(
 
 
 def spearman_ci(rho: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Approximate CI for a Spearman correlation (Fisher z with SE 1.03/sqrt(n-3), Fieller et al.)."""
+    """Approximate CI for a Spearman correlation (Fisher z with SE 1.03/sqrt(n-3), Fieller et al.).
+
+    Taught in: 03 §1.
+    """
     from scipy import stats
 
     if n <= 3 or not math.isfinite(rho):

@@ -27,7 +27,10 @@ PALETTE = "colorblind"
 
 
 def set_theme(font_scale: float = 1.1, figsize: tuple[float, float] = (7.0, 4.2), dpi: int = 110) -> None:
-    """Apply the book's theme to matplotlib (call once, in a chapter's setup cell)."""
+    """Apply the book's theme to matplotlib (call once, in a chapter's setup cell).
+
+    Taught in: 02 §3; also used in 04 §8.
+    """
     import seaborn as sns
 
     sns.set_theme(
@@ -75,6 +78,8 @@ def mean_ci_table(
 
     Columns: ``hue`` (when given), ``x``, ``mean``, ``ci_low``, ``ci_high``, ``n``; rows sorted by
     group (in ``hue_order``) and then by ``x``. One row per group and ``x`` gives a zero-width interval.
+
+    Taught in: 01 §7.
     """
     import pandas as pd
 
@@ -124,6 +129,8 @@ def learning_curves(
 
     When several rows share an ``(x, hue)`` pair (several seeds), the line is their mean and a
     band shows its 95% t interval.
+
+    Taught in: 01 §9; also used in 03 §6, 04 §9, 05 §1.
     """
     ax = _new_axes(ax)
     if hue is not None and hue not in df.columns:
@@ -155,6 +162,8 @@ def accuracy_vs_labels(
 
     ``df`` holds one row per (arm, k, seed). Each line is the mean over seeds, with markers at the
     measured ``k`` and a band for the 95% Student-t interval from :func:`ptft_utils.eval.stats.mean_ci`.
+
+    Taught in: 01 §7; also used in 03 §7, 04 §8, 05 §5.
     """
     ax = _new_axes(ax)
     table = mean_ci_table(df, x, y, hue, hue_order)
@@ -189,6 +198,8 @@ def embedding_map(
 
     ``groups`` (one per point) colours the points and adds a legend; ``annotate`` writes each
     label next to its point (turn it off for hundreds of points).
+
+    Taught in: 03 §6.
     """
     import numpy as np
     import seaborn as sns

@@ -82,7 +82,10 @@ def apply_unfreezing(layer_groups: Sequence[LayerGroup], n_trainable: int) -> No
 def gradual_unfreezing(
     layer_groups: Sequence[LayerGroup], every: int = 1
 ) -> Callable[[int, nn.Module, torch.optim.Optimizer], None]:
-    """An ``on_epoch_start`` hook for :func:`ptft_utils.train.fit` that unfreezes one group per ``every`` epochs."""
+    """An ``on_epoch_start`` hook for :func:`ptft_utils.train.fit` that unfreezes one group per ``every`` epochs.
+
+    Taught in: 05 §5.
+    """
     n = len(layer_groups)
 
     def hook(epoch: int, model: nn.Module, optimizer: torch.optim.Optimizer) -> None:

@@ -50,7 +50,10 @@ def replace_head(model: nn.Module, attribute: str, num_classes: int, seed: int |
 
 
 def linear_probe(layer_groups: Sequence[LayerGroup], seed: int | None = None) -> None:
-    """Freeze every group except the top one (the head), and re-initialise the head."""
+    """Freeze every group except the top one (the head), and re-initialise the head.
+
+    Taught in: 04 §6.
+    """
     freeze(layer_groups[:-1])
     unfreeze(layer_groups[-1])
     reinit(layer_groups[-1], seed=seed)

@@ -20,6 +20,8 @@ def discriminative_param_groups(
     ``base_lr``, each group below at ``decay`` times less. ``decay=1`` is plain fine-tuning. Each
     dict has ``params``, ``lr`` and ``name`` (``"group0"`` ...) and can go straight to
     ``torch.optim.Adam`` or to ``ptft_utils.train.fit(param_groups=...)``.
+
+    Taught in: 05 §3.
     """
     if base_lr <= 0 or decay <= 0:
         raise ValueError(f"base_lr and decay must be > 0, got {base_lr} and {decay}")

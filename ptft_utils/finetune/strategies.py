@@ -34,6 +34,8 @@ def setup_strategy(
     ``top_groups`` groups; ``full`` trains everything at ``lr``; ``discriminative`` trains
     everything with learning rates decaying by ``decay`` per group downward; ``gradual``
     unfreezes one group per epoch from the top (with discriminative rates).
+
+    Taught in: 04 §6.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; expected one of {STRATEGIES}")

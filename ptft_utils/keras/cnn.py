@@ -52,7 +52,10 @@ def compile_seed_cnn(model: Sequential, learning_rate: float | None = None) -> S
 
 
 def as_nhwc(images: np.ndarray) -> np.ndarray:
-    """``(N, 28, 28)`` images to the ``(N, 28, 28, 1)`` float32 array Keras expects."""
+    """``(N, 28, 28)`` images to the ``(N, 28, 28, 1)`` float32 array Keras expects.
+
+    Taught in: 04 §2.
+    """
     images = np.asarray(images, dtype=np.float32)
     return images[..., None] if images.ndim == 3 else images
 
@@ -93,6 +96,8 @@ def transfer_model(
     ``strategy``: ``"scratch"`` (fresh weights everywhere), ``"linear_probe"`` (every layer but the
     head has ``trainable = False``) or ``"full"`` (everything trains). Recompiled, as Keras needs
     after ``trainable`` changes.
+
+    Taught in: 04 §10.
     """
     import keras
 

@@ -19,6 +19,8 @@ def configure_tensorflow(device: str = "auto", *, mixed_precision: bool = False)
     GPUs get memory growth (TensorFlow otherwise grabs all GPU memory at start); ``cpu`` hides
     the GPUs from TensorFlow; ``cuda`` with no GPU visible raises :class:`DeviceUnavailableError`.
     Call it before building any model.
+
+    Taught in: 02 (the Keras checks); also used in 04 and 05 §1.
     """
     check_device(device)
 

@@ -60,6 +60,8 @@ def copy_keras_cnn_to_torch(keras_weights: Sequence, twin: SeedCNN, flatten_orde
 
     ``keras_weights``: a Keras model or the list from :func:`ptft_utils.keras.cnn.export_weights`
     (``(layer class, kernel, bias)`` for conv1, conv2, dense1, dense2).
+
+    Taught in: 04 §6.
     """
     if flatten_order not in ("keras", "naive"):
         raise ValueError("flatten_order must be 'keras' or 'naive'")
@@ -90,6 +92,8 @@ def cnn_parity(keras_model, images: np.ndarray, flatten_order: str = "keras") ->
 
     Returns ``max_abs_logit_error`` (largest |logit difference|), ``max_abs_prob_error`` (after
     softmax) and ``prediction_agreement`` (fraction of equal argmax).
+
+    Taught in: 04 §4.
     """
     from ptft_utils.keras.cnn import keras_logits
 
@@ -151,7 +155,10 @@ def keras_lstm_to_torch(
 
 
 def copy_keras_seed_model(keras_model: Any, twin: SeedLSTM, gate_order: Sequence[str] = TORCH_GATES) -> SeedLSTM:
-    """Copy the weights of the Keras seed model (two LSTMs and a Dense) into ``twin``."""
+    """Copy the weights of the Keras seed model (two LSTMs and a Dense) into ``twin``.
+
+    Taught in: 05 §1.
+    """
     lstm_layers = [layer for layer in keras_model.layers if layer.__class__.__name__ == "LSTM"]
     dense_layers = [layer for layer in keras_model.layers if layer.__class__.__name__ == "Dense"]
     if len(lstm_layers) != 2 or len(dense_layers) != 1:

@@ -24,6 +24,8 @@ def build_seed_lstm(timesteps: int | None, input_dim: int, output_dim: int, hidd
     Compiled as in the article: ``adam`` and ``categorical_crossentropy`` (one-hot targets),
     with accuracy. ``timesteps=None`` accepts windows of any length (used for sampling and
     evaluation on longer text); the weights do not depend on it.
+
+    Taught in: 05 §1.
     """
     model = Sequential(
         [
@@ -38,7 +40,10 @@ def build_seed_lstm(timesteps: int | None, input_dim: int, output_dim: int, hidd
 
 
 def one_hot(ids: np.ndarray, depth: int) -> np.ndarray:
-    """float32 one-hot encoding of an integer array: shape ``ids.shape + (depth,)``."""
+    """float32 one-hot encoding of an integer array: shape ``ids.shape + (depth,)``.
+
+    Taught in: 05 §1.
+    """
     ids = np.asarray(ids, dtype=np.int64)
     out = np.zeros(ids.shape + (depth,), dtype=np.float32)
     np.put_along_axis(out, ids[..., None], 1.0, axis=-1)
@@ -49,6 +54,8 @@ def char_windows(ids: np.ndarray, timesteps: int, stride: int | None = None) -> 
     """Non-overlapping (by default) windows of a character-id stream and their next-character targets.
 
     Returns integer arrays ``x`` and ``y`` of shape (n_windows, timesteps), ``y`` shifted by one.
+
+    Taught in: 05 §1.
     """
     ids = np.asarray(ids, dtype=np.int64)
     stride = stride or timesteps

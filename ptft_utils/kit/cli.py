@@ -4,7 +4,7 @@
     ptft run NOTEBOOK [-p NAME VALUE]... [--profile P] [--device D] [--out DIR]
     ptft run-all [--profile P] [--device D] [--out DIR]
     ptft results DIR... [--format markdown|csv] [--claims]
-    ptft verify DIR...                          do the runs agree with what the text asserts?
+    ptft verify DIR...                          do the runs agree with what the text asserts, declared first?
     ptft book [--profile P] [--device D]        execute every chapter, build _build/html
     ptft doctor                                 versions, CPU/GPU, data cache
 
@@ -94,18 +94,26 @@ def cmd_results(args: argparse.Namespace) -> int:
         if args.claims:
             import pandas as pd
 
+            columns = ["notebook", "profile", "status", "claim", "expected", "holds", "test", "declared_at",
+                       "evaluated_at"]  # fmt: skip
             rows = []
             for path in find_runs(args.dirs):
                 record = load_run(path)
                 for claim in record["claims"]:
                     rows.append({"notebook": record["notebook"], "profile": record["profile"],
-                                 "claim": claim["id"], "holds": claim["holds"]})  # fmt: skip
-            table = pd.DataFrame(rows, columns=["notebook", "profile", "claim", "holds"])
+                                 "status": record["status"] or "no status", "claim": claim["id"],
+                                 **{name: claim[name] for name in columns[4:]}})  # fmt: skip
+            table = pd.DataFrame(rows, columns=columns)
+            table[["declared_at", "evaluated_at"]] = table[["declared_at", "evaluated_at"]].astype("Int64")
+            table["test"] = table["test"].fillna("")
         else:
             table = load_runs(args.dirs)
     except FileNotFoundError as exc:
         print(f"ptft results: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except ValueError as exc:
+        print(f"ptft results: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     if table.empty:
         print("ptft results: no metrics.json found under " + " ".join(args.dirs), file=sys.stderr)
         return EXIT_FAILED
@@ -125,29 +133,66 @@ def _has_tabulate() -> bool:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Fail when a run contradicts what a chapter's text asserts (a claim's ``expected``)."""
-    from ptft_utils.kit.results import find_runs, load_run
+    """Check every run against what the text asserts; exit 1 on a failure, a defect or an unfinished record.
 
-    contradicted = asserted = total = 0
-    for path in find_runs(args.dirs):
-        record = load_run(path)
-        for claim in record["claims"]:
-            total += 1
-            expected = claim.get("expected")
-            if expected is None:
-                mark = "finding " + ("(holds)   " if claim["holds"] else "(does not)")
-            else:
-                asserted += 1
-                agrees = claim["holds"] == expected
-                contradicted += not agrees
-                mark = ("ok      " if agrees else "FAIL    ") + ("(holds)   " if claim["holds"] else "(does not)")
-            print(f"{mark} {record['notebook']} ({record['profile']}): {claim['statement']}")
-    if total == 0:
+    One block per record, one line per claim, worst first: ``FAIL`` (the run contradicts an
+    asserted claim, or the record is not complete), ``DEFECT`` (an asserted claim not declared
+    with ``rec.expect`` before the metrics it rests on, or never checked), ``ok`` (asserted and
+    agreed), ``finding`` (reported by the text whichever way it comes out).
+    """
+    from ptft_utils.kit import results
+
+    try:
+        paths = results.find_runs(args.dirs)
+    except FileNotFoundError as exc:
+        print(f"ptft verify: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    if not paths:
+        print("ptft verify: no metrics.json found under " + " ".join(args.dirs), file=sys.stderr)
+        return EXIT_FAILED
+    order = [results.FAILURE, results.DEFECT, results.AGREES, results.FINDING]
+    counts = dict.fromkeys(order, 0)
+    unfinished: list[str] = []
+    for path in paths:
+        folder = path.parent
+        try:
+            record = results.load_run(path)
+        except ValueError as exc:  # unreadable JSON or another schema
+            unfinished.append(str(folder))
+            print(f"== {folder}\n  {results.FAILURE:<8} cannot read the record: {exc}")
+            continue
+        status = record["status"] or "no status"
+        print(f"== {record['notebook']} ({record['profile']}, {status})  {folder}")
+        problem = results.record_problem(record)
+        if problem is not None:
+            unfinished.append(str(folder))
+            print(f"  {results.FAILURE:<8} {folder}: {problem}")
+            continue
+        if not record["claims"]:
+            print("  (no claims)")
+        reviewed = [(*results.review_claim(c, record["metric_order"]), c) for c in record["claims"]]
+        width = max((len(c["id"]) for c in record["claims"]), default=0)
+        for verdict, reason, claim in sorted(reviewed, key=lambda item: order.index(item[0])):
+            counts[verdict] += 1
+            print(f'  {verdict:<8} {claim["id"]:<{width}}  {reason}. "{claim["statement"]}"')
+    failed, defects, agree = counts[results.FAILURE], counts[results.DEFECT], counts[results.AGREES]
+    print(
+        f"\n{len(paths)} record(s), {len(unfinished)} not complete; {agree} of {failed + defects + agree} claims "
+        f"the text asserts agree with the runs ({failed} contradicted, {defects} defective); "
+        f"{counts[results.FINDING]} further findings reported"
+    )
+    if not unfinished and not sum(counts.values()):
         print("ptft verify: no claims found under " + " ".join(args.dirs), file=sys.stderr)
         return EXIT_FAILED
-    print(f"{asserted - contradicted} of {asserted} claims the text asserts agree with the runs; "
-          f"{total - asserted} further findings reported")  # fmt: skip
-    return EXIT_FAILED if contradicted else 0
+    if unfinished or failed or defects:
+        folders = "".join(f"\n  not complete: {folder}" for folder in unfinished)
+        print(
+            f"ptft verify: FAILED: {failed} claim(s) contradicted, {defects} defect(s), "
+            f"{len(unfinished)} record(s) not complete{folders}",
+            file=sys.stderr,
+        )
+        return EXIT_FAILED
+    return 0
 
 
 def cmd_book(args: argparse.Namespace) -> int:

@@ -1,18 +1,44 @@
-"""The record of one notebook run: metrics, claims with evidence, data, environment.
+"""The record of one notebook run: metrics, claims declared and checked, data, environment, status.
 
-A chapter opens a :class:`Recorder` in its setup cell, records every number it measures and
-every claim it makes, and saves ``<output_dir>/metrics.json`` at the end. Tests, ``make verify``
-and the book all read that file, so prose, checks and figures agree on one set of numbers.
+A chapter opens a :class:`Recorder` in its setup cell, records every number it measures, declares
+each claim its text asserts *before* the experiment that tests it (:meth:`Recorder.expect`),
+evaluates it after (:meth:`Recorder.check`), and saves ``<output_dir>/metrics.json`` at the end.
+Tests, ``ptft verify`` and the book all read that file, so prose, checks and figures agree on one
+set of numbers. This module does not compute statistics (that is ``ptft_utils.eval``) and does not
+run notebooks (that is ``ptft_utils.kit.runner``).
 
-Schema (``SCHEMA_VERSION`` 1)::
+**Status.** Creating a Recorder writes ``metrics.json`` at once with ``"status": "running"``,
+replacing (atomically) any record already in that folder; :meth:`Recorder.save` writes
+``"status": "complete"``. A run that fails or is killed therefore leaves a ``running`` record,
+never the previous run's complete one, and ``ptft verify`` refuses every record that is not
+``complete``.
 
-    {"schema": 1, "notebook": "04_cnn_transfer", "profile": "default",
-     "parameters": {...}, "data": {"digits": "shipped: ..."},
+**Order.** Every :meth:`~Recorder.metric`, :meth:`~Recorder.expect`, :meth:`~Recorder.check` (and
+the older :meth:`~Recorder.claim`) takes the next number of one increasing sequence. A claim keeps
+the sequence number of its declaration and of its evaluation, and of each metric it rests on, so
+the record itself shows whether the claim was declared before the numbers that decide it existed.
+
+Schema (``SCHEMA_VERSION`` 2)::
+
+    {"schema": 2, "notebook": "04_cnn_transfer", "status": "complete",   # or "running"
+     "profile": "default", "parameters": {...}, "data": {"digits": "shipped: ..."},
      "environment": {"python": "3.11.7", "torch": "2.13.0", "device": "cpu", ...},
-     "started": "2026-11-29T10:00:00+00:00", "wall_seconds": 141.2,
-     "metrics": {"acc_scratch_k5_mean": 0.61, ...},
+     "started": "2026-11-29T10:00:00+00:00",
+     "finished": "2026-11-29T10:02:21+00:00", "wall_seconds": 141.2,    # complete records only
+     "metrics": {"acc_scratch_k5_mean": 0.61, "acc_finetune_k5_mean": 0.83, ...},
+     "metric_order": {"acc_scratch_k5_mean": 2, "acc_finetune_k5_mean": 3, ...},
      "tables": {"accuracy_vs_k": [{"k": 1, "arm": "scratch", "accuracy": 0.4}, ...]},
-     "claims": [{"id": ..., "statement": ..., "holds": true, "expected": true, "evidence": {...}}]}
+     "claims": [{"id": "finetune_beats_scratch_k5",
+                 "statement": "With 5 labels per class, fine-tuning beats training from scratch",
+                 "expected": true,          # what the text says: true holds, false does not, null a finding
+                 "holds": true,             # what this run measured (null: declared, never checked)
+                 "test": "paired_t", "margin": null, "family": "labels_per_class",
+                 "declared_at": 1, "evaluated_at": 4,       # sequence numbers; declared_at null: never declared
+                 "rests_on": {"acc_scratch_k5_mean": 2, "acc_finetune_k5_mean": 3},
+                 "evidence": {"mean_diff": 0.22, "diff_ci95": [0.15, 0.29], "seeds": 5}}]}
+
+Schema 1 records (no ``status``, no sequence numbers) are still read; ``ptft verify`` fails on
+them because they do not say whether the run finished.
 """
 
 from __future__ import annotations
@@ -21,15 +47,32 @@ import datetime as _dt
 import json
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ptft_utils.kit.atomic import atomic_write_text
 from ptft_utils.kit.repro import environment
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+READABLE_SCHEMAS = (1, 2)
 METRICS_FILE = "metrics.json"
+RUNNING, COMPLETE = "running", "complete"
+
+#: The tests a claim may name in :meth:`Recorder.expect`; the evidence says what the test found.
+TESTS: dict[str, str] = {
+    "paired_t": "paired t-test over seeds (both arms on the same seeds and data)",
+    "wilcoxon": "Wilcoxon signed-rank test over paired seeds",
+    "paired_bootstrap": "paired bootstrap interval and p-value of the difference over seeds",
+    "t_interval": "a Student-t confidence interval of one quantity, compared with a threshold",
+    "correlation_difference": "two correlations on the same word pairs (paired bootstrap or Steiger's Z)",
+    "ratio_interval": "an interval for a ratio of means (bootstrap or Fieller), e.g. break-even tasks",
+    "tost": "two one-sided tests: equivalent within +-margin (the only way to claim 'no difference')",
+    "noninferiority": "one-sided test: not worse than the reference by more than margin",
+    "tolerance": "a deterministic check: an error no larger than margin (formulas vs. frameworks)",
+}
+#: Tests that need a ``margin``; ``tost`` is the equivalence test.
+MARGIN_TESTS = frozenset({"tost", "noninferiority", "tolerance"})
 
 
 def _jsonable(value: Any, where: str) -> Any:
@@ -51,6 +94,22 @@ def _jsonable(value: Any, where: str) -> Any:
     raise TypeError(f"{where} has a value of type {type(value).__name__} that metrics.json cannot hold")
 
 
+def _verdict(holds: Any, claim_id: str) -> bool:
+    """``holds`` as a bool; a string or a number is refused (``bool("no")`` is True)."""
+    if isinstance(holds, bool):
+        return holds
+    dtype = getattr(holds, "dtype", None)
+    if dtype is not None and getattr(dtype, "kind", None) == "b" and getattr(holds, "ndim", 1) == 0:
+        return bool(holds)  # a NumPy bool, as comparisons of NumPy numbers give
+    raise TypeError(
+        f"claim {claim_id!r}: holds must be a bool computed from the evidence, got {type(holds).__name__} {holds!r}"
+    )
+
+
+def _now() -> str:
+    return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+
+
 def _in_notebook() -> bool:
     try:
         from IPython import get_ipython
@@ -63,8 +122,10 @@ def _in_notebook() -> bool:
 class Recorder:
     """Collects what one run measured and writes it to ``<output_dir>/metrics.json``.
 
-    Metrics are also *glued* (myst-nb) when running in a Jupyter kernel, so the book's prose can
-    quote them with ``{glue:text}`name`:.3f``; the number in the text is the number measured.
+    The record is written with ``"status": "running"`` as soon as the Recorder is created and
+    with ``"status": "complete"`` by :meth:`save`. Metrics are also *glued* (myst-nb) when running
+    in a Jupyter kernel, so the book's prose can quote them with ``{glue:text}`name`:.3f``; the
+    number in the text is the number measured.
     """
 
     def __init__(self, notebook: str, params: Mapping[str, Any], output_dir: str | Path | None = None) -> None:
@@ -73,13 +134,23 @@ class Recorder:
         self.output_dir = Path(output_dir if output_dir is not None else self.params.get("output_dir", "."))
         self.profile = self.params.get("profile")
         self._t0 = time.perf_counter()
-        self._started = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
+        self._started = _now()
         self.data_sources: dict[str, str] = {}
         self.values: dict[str, Any] = {}
+        self.metric_order: dict[str, int] = {}
         self.tables: dict[str, list[dict[str, Any]]] = {}
         self.claims: list[dict[str, Any]] = []
         self.device: str | None = None
+        self._seq = 0
         self._glue = _in_notebook()
+        self._write(RUNNING)  # from here on, this folder never shows an earlier run's complete record
+
+    def _next(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _find(self, claim_id: str) -> dict[str, Any] | None:
+        return next((c for c in self.claims if c["id"] == claim_id), None)
 
     # -- recording ---------------------------------------------------------------------------
     def data(self, name: str, description: str) -> None:
@@ -90,8 +161,8 @@ class Recorder:
         """Record one measured number (or short string); returns it for inline use.
 
         Each metric is measured once: recording the same name again with the same value does
-        nothing, with a different value it raises (prose glued to the first value would
-        otherwise disagree with ``metrics.json``).
+        nothing (it keeps its first sequence number), with a different value it raises (prose
+        glued to the first value would otherwise disagree with ``metrics.json``).
         """
         clean = _jsonable(value, f"metric {name!r}")
         if name in self.values:
@@ -99,6 +170,7 @@ class Recorder:
                 raise ValueError(f"metric {name!r} recorded twice: {self.values[name]!r}, then {clean!r}")
             return value
         self.values[name] = clean
+        self.metric_order[name] = self._next()
         if self._glue and isinstance(clean, (int, float, str)):
             from myst_nb import glue
 
@@ -115,6 +187,103 @@ class Recorder:
             rows = rows.reset_index(drop=rows.index.name is None).to_dict(orient="records")
         self.tables[name] = _jsonable(list(rows), f"table {name!r}")
 
+    def expect(
+        self,
+        claim_id: str,
+        statement: str,
+        *,
+        holds: bool = True,
+        test: str = "paired_t",
+        margin: float | None = None,
+        family: str | None = None,
+    ) -> None:
+        """Declare, before the experiment, a claim the chapter's text asserts.
+
+        ``holds`` is what the text says (True: it holds; False: it does not). ``test`` names the
+        test that will decide it (one of :data:`TESTS`); a "no difference" claim is made only
+        with ``test="tost"`` and the equivalence ``margin`` it is tested against (also required by
+        ``"noninferiority"`` and ``"tolerance"``). Claims sharing a ``family`` are Holm-corrected
+        together. Evaluate the claim after the experiment with :meth:`check`.
+        """
+        if not isinstance(claim_id, str) or not claim_id:
+            raise ValueError(f"claim_id must be a non-empty string, got {claim_id!r}")
+        if self._find(claim_id) is not None:
+            raise ValueError(f"claim {claim_id!r} recorded twice")
+        if not isinstance(statement, str) or not statement.strip():
+            raise ValueError(f"claim {claim_id!r}: statement must say what the text asserts, got {statement!r}")
+        if not isinstance(holds, bool):
+            raise ValueError(f"claim {claim_id!r}: holds is what the text says, True or False; got {holds!r}")
+        if test not in TESTS:
+            raise ValueError(f"claim {claim_id!r}: test {test!r} is not one of {', '.join(TESTS)}")
+        if test in MARGIN_TESTS:
+            if margin is None:
+                raise ValueError(f"claim {claim_id!r}: test {test!r} needs a margin (margin=...), declared up front")
+            if isinstance(margin, bool) or not isinstance(margin, (int, float)) or not 0 < margin < math.inf:
+                raise ValueError(f"claim {claim_id!r}: margin must be a positive finite number, got {margin!r}")
+        elif margin is not None:
+            raise ValueError(
+                f"claim {claim_id!r}: margin={margin!r} means nothing to test {test!r}; "
+                f"a margin goes with {', '.join(sorted(MARGIN_TESTS))}"
+            )
+        if family is not None and (not isinstance(family, str) or not family):
+            raise ValueError(f"claim {claim_id!r}: family must be a non-empty string or None, got {family!r}")
+        self.claims.append(
+            {
+                "id": claim_id,
+                "statement": statement,
+                "expected": holds,
+                "holds": None,
+                "test": test,
+                "margin": None if margin is None else float(margin),
+                "family": family,
+                "declared_at": self._next(),
+                "evaluated_at": None,
+                "rests_on": {},
+                "evidence": {},
+            }
+        )
+
+    def check(
+        self,
+        claim_id: str,
+        holds: bool,
+        evidence: Mapping[str, Any],
+        *,
+        rests_on: Sequence[str],
+    ) -> bool:
+        """Evaluate a claim declared with :meth:`expect`, after its experiment; returns ``holds``.
+
+        ``holds`` must be computed from the evidence, never typed. ``rests_on`` names the metrics
+        (already recorded with :meth:`metric`) the verdict is computed from; their sequence
+        numbers go into the record, so ``ptft verify`` can tell whether the claim was declared
+        before they were measured.
+        """
+        claim = self._find(claim_id)
+        if claim is None or claim["declared_at"] is None:
+            raise ValueError(
+                f"claim {claim_id!r} was never declared: call rec.expect({claim_id!r}, ...) first, "
+                "before the experiment that tests it"
+            )
+        if claim["evaluated_at"] is not None:
+            raise ValueError(f"claim {claim_id!r} checked twice")
+        names = [rests_on] if isinstance(rests_on, str) else list(rests_on)
+        if not names:
+            raise ValueError(f"claim {claim_id!r}: rests_on must name the recorded metrics the verdict comes from")
+        missing = [name for name in names if name not in self.values]
+        if missing:
+            raise ValueError(
+                f"claim {claim_id!r}: rests_on names {', '.join(map(repr, missing))}, not recorded; "
+                "record each with rec.metric before rec.check"
+            )
+        verdict = _verdict(holds, claim_id)
+        claim.update(
+            holds=verdict,
+            evaluated_at=self._next(),
+            rests_on={name: self.metric_order[name] for name in names},
+            evidence=_jsonable(dict(evidence), f"claim {claim_id!r} evidence"),
+        )
+        return verdict
+
     def claim(
         self,
         claim_id: str,
@@ -124,47 +293,66 @@ class Recorder:
         *,
         expected: bool | None = None,
     ) -> bool:
-        """Record a claim and the numbers it rests on. ``holds`` must be computed, not typed.
+        """Record a *finding*: a claim the text reports whichever way it comes out.
 
-        ``expected`` is what the chapter's written text says about the claim (True: the prose
-        asserts it; False: the prose says it does not hold). ``ptft verify`` fails when a run
-        contradicts an expectation, i.e. when the prose would be wrong for that run. Claims
-        without an expectation are findings the text reports whichever way they come out.
+        ``holds`` must be computed, not typed. ``expected`` (True/False: what the text asserts) is
+        still accepted for records written before :meth:`expect`, but such a claim was never
+        declared, and ``ptft verify`` reports it as a defect: assert a claim with :meth:`expect`
+        before the experiment and :meth:`check` after.
         """
-        if any(c["id"] == claim_id for c in self.claims):
+        if self._find(claim_id) is not None:
             raise ValueError(f"claim {claim_id!r} recorded twice")
+        if isinstance(holds, str):  # bool("no") is True; anything else reads as it always has
+            raise TypeError(f"claim {claim_id!r}: holds must be computed from the evidence, got the string {holds!r}")
+        verdict = bool(holds)
         self.claims.append(
             {
                 "id": claim_id,
                 "statement": statement,
-                "holds": bool(holds),
                 "expected": None if expected is None else bool(expected),
+                "holds": verdict,
+                "test": None,
+                "margin": None,
+                "family": None,
+                "declared_at": None,
+                "evaluated_at": self._next(),
+                "rests_on": {},
                 "evidence": _jsonable(dict(evidence), f"claim {claim_id!r} evidence"),
             }
         )
-        return bool(holds)
+        return verdict
 
     # -- output ------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        return {
+    def to_dict(self, status: str = COMPLETE) -> dict[str, Any]:
+        record: dict[str, Any] = {
             "schema": SCHEMA_VERSION,
             "notebook": self.notebook,
+            "status": status,
             "profile": self.profile,
             "parameters": _jsonable(self.params, "parameters"),
             "data": dict(self.data_sources),
             "environment": environment(self.device or self.params.get("device")),
             "started": self._started,
-            "wall_seconds": round(time.perf_counter() - self._t0, 3),
-            "metrics": dict(self.values),
-            "tables": dict(self.tables),
-            "claims": list(self.claims),
         }
+        if status == COMPLETE:  # a running record has no run time yet: readers never take it for one
+            record["finished"] = _now()
+            record["wall_seconds"] = round(time.perf_counter() - self._t0, 3)
+        record.update(
+            metrics=dict(self.values),
+            metric_order=dict(self.metric_order),
+            tables=dict(self.tables),
+            claims=[dict(c) for c in self.claims],
+        )
+        return record
+
+    def _write(self, status: str) -> Path:
+        path = self.output_dir / METRICS_FILE
+        atomic_write_text(path, json.dumps(self.to_dict(status), indent=2, sort_keys=False) + "\n")
+        return path
 
     def save(self) -> Path:
-        """Write ``metrics.json`` atomically and return its path."""
-        path = self.output_dir / METRICS_FILE
-        atomic_write_text(path, json.dumps(self.to_dict(), indent=2, sort_keys=False) + "\n")
-        return path
+        """Write the complete record to ``metrics.json`` atomically and return its path."""
+        return self._write(COMPLETE)
 
     def claims_frame(self):  # -> pandas.DataFrame
         import pandas as pd
@@ -172,7 +360,7 @@ class Recorder:
         rows = [
             {
                 "claim": c["statement"],
-                "holds": "yes" if c["holds"] else "no",
+                "holds": "not checked" if c["holds"] is None else ("yes" if c["holds"] else "no"),
                 "evidence": _format_evidence(c["evidence"]),
             }
             for c in self.claims
@@ -180,7 +368,7 @@ class Recorder:
         return pd.DataFrame(rows, columns=["claim", "holds", "evidence"])
 
     def summary(self) -> str:
-        held = sum(c["holds"] for c in self.claims)
+        held = sum(c["holds"] is True for c in self.claims)
         return (
             f"{self.notebook} ({self.profile} profile): {len(self.values)} metrics, "
             f"{held}/{len(self.claims)} claims hold, {time.perf_counter() - self._t0:.1f} s"
@@ -198,15 +386,38 @@ def _format_evidence(evidence: Mapping[str, Any]) -> str:
     return "; ".join(f"{k}={fmt(v)}" for k, v in evidence.items())
 
 
+# -- reading ----------------------------------------------------------------------------------
+_CLAIM_DEFAULTS: dict[str, Any] = {
+    "expected": None,
+    "test": None,
+    "margin": None,
+    "family": None,
+    "declared_at": None,
+    "evaluated_at": None,
+    "rests_on": {},
+    "evidence": {},
+}
+
+
 def load_run(path: str | Path) -> dict[str, Any]:
-    """Read one ``metrics.json`` (or the folder holding it)."""
+    """Read one ``metrics.json`` (or the folder holding it), schema 1 or 2.
+
+    Every record comes back with the schema 2 keys: ``status`` is None for a schema 1 record
+    (which never said whether its run finished), and its claims carry no sequence numbers.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / METRICS_FILE
     with open(path, encoding="utf-8") as handle:
         record = json.load(handle)
-    if record.get("schema") != SCHEMA_VERSION:
-        raise ValueError(f"{path}: schema {record.get('schema')!r}, this version reads {SCHEMA_VERSION}")
+    if not isinstance(record, dict) or record.get("schema") not in READABLE_SCHEMAS:
+        schema = record.get("schema") if isinstance(record, dict) else None
+        readable = " or ".join(map(str, READABLE_SCHEMAS))
+        raise ValueError(f"{path}: schema {schema!r}, this version reads {readable}")
+    record.setdefault("status", None)
+    record.setdefault("metric_order", {})
+    record.setdefault("claims", [])
+    record["claims"] = [{**_CLAIM_DEFAULTS, **claim} for claim in record["claims"]]
     record["_path"] = str(path)
     return record
 
@@ -225,7 +436,7 @@ def find_runs(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def load_runs(paths: Iterable[str | Path]):  # -> pandas.DataFrame
-    """Many runs in one table: one row per run; parameters and metrics as columns."""
+    """Many runs in one table: one row per run (with its status); parameters and metrics as columns."""
     import pandas as pd
 
     rows = []
@@ -234,8 +445,9 @@ def load_runs(paths: Iterable[str | Path]):  # -> pandas.DataFrame
         row: dict[str, Any] = {
             "notebook": record["notebook"],
             "profile": record["profile"],
-            "wall_seconds": record["wall_seconds"],
-            "claims_held": sum(c["holds"] for c in record["claims"]),
+            "status": record["status"] or "no status",
+            "wall_seconds": record.get("wall_seconds"),
+            "claims_held": sum(c["holds"] is True for c in record["claims"]),
             "claims": len(record["claims"]),
             "path": record["_path"],
         }
@@ -243,3 +455,68 @@ def load_runs(paths: Iterable[str | Path]):  # -> pandas.DataFrame
         row.update(record["metrics"])
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# -- verifying --------------------------------------------------------------------------------
+FAILURE, DEFECT, AGREES, FINDING = "FAIL", "DEFECT", "ok", "finding"
+
+
+def record_problem(record: Mapping[str, Any]) -> str | None:
+    """Why a record cannot be verified (it is not ``complete``), or None when it can."""
+    status = record.get("status")
+    if status == COMPLETE:
+        return None
+    if status is None:
+        return (
+            f"no status (schema {record.get('schema')}, written before records said whether their run "
+            "finished); rerun the notebook"
+        )
+    if status == RUNNING:
+        return "status 'running': the run did not finish (it failed, was killed, or is still going); rerun it"
+    return f"status {status!r} is not 'complete'"
+
+
+def review_claim(claim: Mapping[str, Any], metric_order: Mapping[str, int]) -> tuple[str, str]:
+    """``(verdict, reason)`` for one claim of a complete record.
+
+    The verdict is :data:`FAILURE` (the run contradicts what the text asserts), :data:`DEFECT`
+    (an assertion not declared before the metrics it rests on, or never checked),
+    :data:`AGREES` or :data:`FINDING` (a claim the text does not assert).
+    """
+    expected, holds = claim.get("expected"), claim.get("holds")
+    declared_at = claim.get("declared_at")
+    measured = "holds" if holds else "does not hold"
+    if expected is None:
+        return FINDING, measured
+    says = "holds" if expected else "does not hold"
+    if holds is None:
+        return DEFECT, f"declared (#{declared_at}) but never checked: call rec.check after its experiment"
+    defects = []
+    if declared_at is None:
+        defects.append("asserted but never declared: declare it with rec.expect before its experiment")
+    else:
+        rests_on = claim.get("rests_on") or {}
+        if not rests_on:
+            defects.append("rests on no recorded metric")
+        early = {name: seq for name, seq in rests_on.items() if seq is not None and seq < declared_at}
+        if early:
+            names = ", ".join(f"{name} (#{seq})" for name, seq in sorted(early.items(), key=lambda item: item[1]))
+            defects.append(f"declared (#{declared_at}) after the metrics it rests on: {names}")
+        unknown = [name for name in rests_on if name not in metric_order]
+        if unknown:
+            defects.append(f"rests on metrics the record does not hold: {', '.join(unknown)}")
+    details = ", ".join(
+        part
+        for part in (
+            claim.get("test"),
+            None if claim.get("margin") is None else f"margin {claim['margin']:g}",
+            None if claim.get("family") is None else f"family {claim['family']}",
+        )
+        if part
+    )
+    details = f" ({details})" if details else ""
+    if holds != expected:
+        return FAILURE, "; ".join([f"the text says it {says}, this run says it {measured}{details}", *defects])
+    if defects:
+        return DEFECT, "; ".join(defects)
+    return AGREES, f"{measured}, as the text says{details}"

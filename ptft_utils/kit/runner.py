@@ -25,7 +25,7 @@ from typing import Any
 
 from ptft_utils.kit.params import COMMON, COMMON_KNOBS, ParameterError, check_names, validate
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class NotebookFailed(RuntimeError):

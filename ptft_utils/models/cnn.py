@@ -20,6 +20,8 @@ class SeedCNN(nn.Module):
     (the Keras model applies the softmax inside its last layer; here it belongs to the loss).
     ``features(x)`` returns the 128-d representation under the head, which is what a pretrained
     encoder hands to a new task.
+
+    Taught in: 04 §4.
     """
 
     def __init__(self, num_classes: int = 10) -> None:

@@ -11,7 +11,10 @@ from torch import nn
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
-    """Number of parameters (what ``model.summary()`` calls 'Total params')."""
+    """Number of parameters (what ``model.summary()`` calls 'Total params').
+
+    Taught in: 04 §4; also used in 05 §1.
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
@@ -21,6 +24,8 @@ def forward_flops(model: nn.Module, example: torch.Tensor) -> dict[str, int]:
     A multiply-add counts as 2 FLOPs; activations, pooling and biases are ignored (they are a few
     per cent here). Training costs about 3x the forward pass for layers that receive gradients
     (forward, gradient w.r.t. inputs, gradient w.r.t. weights); see :func:`training_flops`.
+
+    Taught in: 01 §3; also used in 04 §11.
     """
     counts: dict[str, int] = {}
     hooks = []
@@ -53,6 +58,8 @@ def training_flops(model: nn.Module, example: torch.Tensor) -> int:
     Forward: every layer. Backward: 2x forward for each layer from the lowest trainable one
     upward (weight gradients for trainable layers, input gradients for everything above the
     lowest trainable layer; we count 2x for simplicity), nothing below it.
+
+    Taught in: 04 §11.
     """
     flops = forward_flops(model, example)
     names = list(flops)

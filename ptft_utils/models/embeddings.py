@@ -115,7 +115,10 @@ class EncodedCorpus:
 
 
 def encode_corpus(sentences: Iterable[Sequence[str]], min_count: int = 1) -> EncodedCorpus:
-    """Build the frequency-sorted vocabulary (words seen ``>= min_count`` times) and encode."""
+    """Build the frequency-sorted vocabulary (words seen ``>= min_count`` times) and encode.
+
+    Taught in: 03 §2.
+    """
     sentences = [list(s) for s in sentences]
     counter: Counter[str] = Counter()
     for sentence in sentences:
@@ -143,6 +146,8 @@ def keep_probabilities(counts: np.ndarray, sample: float = 1e-3) -> np.ndarray:
     ``keep = (sqrt(f / t) + 1) * t / f``, capped at 1. (The 2013 paper writes the *discard*
     probability ``1 - sqrt(t / f)``, which keeps ``sqrt(t / f)``; the code's version keeps a little
     more.) ``sample = 0`` turns subsampling off.
+
+    Taught in: 03 §3.
     """
     counts = np.asarray(counts, dtype=np.float64)
     if sample <= 0:
@@ -153,7 +158,10 @@ def keep_probabilities(counts: np.ndarray, sample: float = 1e-3) -> np.ndarray:
 
 
 def noise_distribution(counts: np.ndarray, power: float = 0.75) -> np.ndarray:
-    """Negative-sampling noise: P(w) proportional to count(w) ** power (0.75 in word2vec)."""
+    """Negative-sampling noise: P(w) proportional to count(w) ** power (0.75 in word2vec).
+
+    Taught in: 03 §3.
+    """
     weights = np.asarray(counts, dtype=np.float64) ** power
     return weights / weights.sum()
 
@@ -177,6 +185,8 @@ def skipgram_pairs(
     window, which weights a context at distance d by (window - d + 1) / window on average) and is
     paired with every token within ``b`` positions in the same sentence. ``dynamic=False`` uses the
     full window for every token. Loops over the ``window`` offsets, never over tokens.
+
+    Taught in: 03 §3.
     """
     n = len(ids)
     if dynamic:
@@ -199,6 +209,9 @@ def skipgram_pairs(
 
 
 def random_embeddings(vocab: Sequence[str], dim: int, seed: int = 0) -> Embeddings:
-    """Gaussian random vectors for ``vocab``: the chance baseline for every evaluation."""
+    """Gaussian random vectors for ``vocab``: the chance baseline for every evaluation.
+
+    Taught in: 03 §5.
+    """
     rng = np.random.default_rng(seed)
     return Embeddings(vocab, rng.standard_normal((len(vocab), dim)).astype(np.float32))

@@ -23,6 +23,8 @@ class SeedLSTM(nn.Module):
     ``forward`` returns logits of shape (batch, time, output_dim); ``probabilities`` applies the
     softmax the Keras model ends with. Two separate single-layer ``nn.LSTM`` modules mirror the
     two Keras layers one to one.
+
+    Taught in: 05 §1.
     """
 
     def __init__(self, input_dim: int, output_dim: int, hidden: int = 128) -> None:
@@ -69,6 +71,8 @@ class LSTMEncoder(nn.Module):
     With ``lengths`` given, the batch is packed (``pack_padded_sequence``): the recurrence stops
     at each sentence's last real token, and outputs at padded positions are zeros. With
     ``lengths=None`` every column is processed (language-model streams have no padding).
+
+    Taught in: 05 §5.
     """
 
     def __init__(
@@ -109,7 +113,10 @@ def _dropout(x: torch.Tensor | PackedSequence, dropout: nn.Dropout) -> torch.Ten
 
 
 class LSTMLanguageModel(nn.Module):
-    """Next-token model: ``LSTMEncoder`` + a linear decoder over the vocabulary."""
+    """Next-token model: ``LSTMEncoder`` + a linear decoder over the vocabulary.
+
+    Taught in: 05 §3.
+    """
 
     def __init__(
         self, vocab_size: int, emb_dim: int = 64, hidden: int = 128, num_layers: int = 2, dropout: float = 0.2
@@ -133,6 +140,8 @@ class LSTMClassifier(nn.Module):
     ``"concat"`` -- [last, masked max, masked mean] as in ULMFiT's concat pooling; ``"mean"``;
     ``"last_padded"`` -- the *wrong* way, kept to measure it: run over the padding without
     packing and take the batch's last column.
+
+    Taught in: 05 §4.
     """
 
     def __init__(self, encoder: LSTMEncoder, num_classes: int = 2, pooling: str = "concat", dropout: float = 0.2):

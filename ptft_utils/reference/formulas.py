@@ -36,6 +36,8 @@ def max_errors(ours: Array, reference: Array) -> dict[str, float]:
 
     The relative error divides by ``max |reference|`` (not elementwise), so that entries that are
     nearly zero do not turn rounding noise into a huge ratio.
+
+    Taught in: 02 §1.
     """
     ours, reference = np.asarray(ours, dtype=np.float64), np.asarray(reference, dtype=np.float64)
     if ours.shape != reference.shape:
@@ -61,7 +63,10 @@ def softmax(scores: Array, axis: int = -1) -> Array:
 
 # -- 1. skip-gram with a full softmax ---------------------------------------------------------
 def skipgram_pairs(token_ids: Sequence[int], window: int) -> Array:
-    """Every (center, context) pair with 1 <= |offset| <= window: the labels come from the text."""
+    """Every (center, context) pair with 1 <= |offset| <= window: the labels come from the text.
+
+    Taught in: 02 §2.
+    """
     ids = np.asarray(token_ids, dtype=np.int64)
     pairs = [
         (ids[t], ids[t + offset])
@@ -73,13 +78,19 @@ def skipgram_pairs(token_ids: Sequence[int], window: int) -> Array:
 
 
 def skipgram_loss(w_in: Array, w_out: Array, centers: Array, contexts: Array) -> float:
-    """Mean over pairs of -log p(o | c), p(o | c) = exp(u_o . v_c) / sum_w exp(u_w . v_c)."""
+    """Mean over pairs of -log p(o | c), p(o | c) = exp(u_o . v_c) / sum_w exp(u_w . v_c).
+
+    Taught in: 02 §2.
+    """
     scores = w_in[centers] @ w_out.T  # (N, V): u_w . v_c for every word w
     return float(-np.mean(log_softmax(scores)[np.arange(len(centers)), contexts]))
 
 
 def skipgram_grad(w_in: Array, w_out: Array, centers: Array, contexts: Array) -> tuple[Array, Array]:
-    """Gradient of :func:`skipgram_loss`: dL/ds = softmax(s) - onehot(o), then the chain rule."""
+    """Gradient of :func:`skipgram_loss`: dL/ds = softmax(s) - onehot(o), then the chain rule.
+
+    Taught in: 02 §2.
+    """
     n = len(centers)
     v_c = w_in[centers]
     delta = softmax(v_c @ w_out.T)
@@ -92,7 +103,10 @@ def skipgram_grad(w_in: Array, w_out: Array, centers: Array, contexts: Array) ->
 
 
 def seed_skipgram_loss(vectors: Array, token_ids: Sequence[int]) -> float:
-    """The article's version: ONE vector per word, and only the next word is predicted."""
+    """The article's version: ONE vector per word, and only the next word is predicted.
+
+    Taught in: 02 §2.
+    """
     ids = np.asarray(token_ids, dtype=np.int64)
     centers, nexts = ids[:-1], ids[1:]
     scores = vectors[centers] @ vectors.T
@@ -101,13 +115,19 @@ def seed_skipgram_loss(vectors: Array, token_ids: Sequence[int]) -> float:
 
 # -- 2. skip-gram with negative sampling ------------------------------------------------------
 def unigram_noise(counts: Array, power: float = 0.75) -> Array:
-    """P_n(w) proportional to count(w)^power (word2vec uses 3/4)."""
+    """P_n(w) proportional to count(w)^power (word2vec uses 3/4).
+
+    Taught in: 02 §3.
+    """
     weights = np.asarray(counts, dtype=np.float64) ** power
     return weights / weights.sum()
 
 
 def sgns_loss(w_in: Array, w_out: Array, centers: Array, contexts: Array, negatives: Array) -> float:
-    """Mean over pairs of -log s(u_o . v_c) - sum_k log s(-u_k . v_c); ``negatives`` is (N, k)."""
+    """Mean over pairs of -log s(u_o . v_c) - sum_k log s(-u_k . v_c); ``negatives`` is (N, k).
+
+    Taught in: 02 §3.
+    """
     v_c = w_in[centers]
     positive = np.sum(w_out[contexts] * v_c, axis=1)
     negative = np.einsum("nkd,nd->nk", w_out[negatives], v_c)
@@ -116,7 +136,10 @@ def sgns_loss(w_in: Array, w_out: Array, centers: Array, contexts: Array, negati
 
 
 def sgns_grad(w_in: Array, w_out: Array, centers: Array, contexts: Array, negatives: Array) -> tuple[Array, Array]:
-    """Gradient of :func:`sgns_loss`: (s(u_o.v_c) - 1) on the positive, s(u_k.v_c) on each negative."""
+    """Gradient of :func:`sgns_loss`: (s(u_o.v_c) - 1) on the positive, s(u_k.v_c) on each negative.
+
+    Taught in: 02 §3.
+    """
     n = len(centers)
     v_c = w_in[centers]
     pos_coef = (sigmoid(np.sum(w_out[contexts] * v_c, axis=1)) - 1.0) / n  # (N,)
@@ -133,7 +156,10 @@ def sgns_grad(w_in: Array, w_out: Array, centers: Array, contexts: Array, negati
 
 # -- 3. GloVe ---------------------------------------------------------------------------------
 def cooccurrence_matrix(token_ids: Sequence[int], vocab_size: int, window: int) -> Array:
-    """Symmetric co-occurrence counts, each pair weighted 1/distance as in the GloVe paper."""
+    """Symmetric co-occurrence counts, each pair weighted 1/distance as in the GloVe paper.
+
+    Taught in: 02 §4.
+    """
     ids = np.asarray(token_ids, dtype=np.int64)
     counts = np.zeros((vocab_size, vocab_size))
     for distance in range(1, window + 1):
@@ -143,14 +169,20 @@ def cooccurrence_matrix(token_ids: Sequence[int], vocab_size: int, window: int) 
 
 
 def glove_weight(x: Array, x_max: float = 100.0, alpha: float = 0.75) -> Array:
-    """f(x) = min(1, (x / x_max)^alpha): rare pairs count less, frequent ones are capped at 1."""
+    """f(x) = min(1, (x / x_max)^alpha): rare pairs count less, frequent ones are capped at 1.
+
+    Taught in: 02 §4.
+    """
     return np.minimum(1.0, (np.asarray(x, dtype=np.float64) / x_max) ** alpha)
 
 
 def glove_loss(
     w: Array, w_tilde: Array, b: Array, b_tilde: Array, counts: Array, x_max: float = 100.0, alpha: float = 0.75
 ) -> float:
-    """J = sum over X_ij > 0 of f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2."""
+    """J = sum over X_ij > 0 of f(X_ij) (w_i . w~_j + b_i + b~_j - log X_ij)^2.
+
+    Taught in: 02 §4.
+    """
     i, j = np.nonzero(counts)
     x = counts[i, j]
     residual = np.sum(w[i] * w_tilde[j], axis=1) + b[i] + b_tilde[j] - np.log(x)
@@ -160,7 +192,10 @@ def glove_loss(
 def glove_grad(
     w: Array, w_tilde: Array, b: Array, b_tilde: Array, counts: Array, x_max: float = 100.0, alpha: float = 0.75
 ) -> tuple[Array, Array, Array, Array]:
-    """Gradient of :func:`glove_loss` with respect to (w, w~, b, b~)."""
+    """Gradient of :func:`glove_loss` with respect to (w, w~, b, b~).
+
+    Taught in: 02 §4.
+    """
     i, j = np.nonzero(counts)
     x = counts[i, j]
     residual = np.sum(w[i] * w_tilde[j], axis=1) + b[i] + b_tilde[j] - np.log(x)
@@ -176,7 +211,10 @@ def glove_grad(
 
 # -- 4. convolution ---------------------------------------------------------------------------
 def conv_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
-    """floor((size + 2 padding - dilation (kernel - 1) - 1) / stride) + 1, as in torch's docs."""
+    """floor((size + 2 padding - dilation (kernel - 1) - 1) / stride) + 1, as in torch's docs.
+
+    Taught in: 02 §5.
+    """
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
@@ -196,6 +234,8 @@ def cross_correlate2d(
 
     ``x`` is NCHW and ``weight`` is (out, in, kh, kw): PyTorch's layouts. This is what every
     framework computes under the name "convolution".
+
+    Taught in: 02 §5.
     """
     (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
     n, _, height, width = x.shape
@@ -216,12 +256,18 @@ def cross_correlate2d(
 
 
 def convolve2d(x: Array, weight: Array, bias: Array | None = None, **kwargs) -> Array:
-    """True (textbook) convolution: the same sum with the kernel flipped in both spatial axes."""
+    """True (textbook) convolution: the same sum with the kernel flipped in both spatial axes.
+
+    Taught in: 02 §5.
+    """
     return cross_correlate2d(x, weight[:, :, ::-1, ::-1], bias, **kwargs)
 
 
 def seed_conv2d(x: Array, w: Array, b: float = 0.0) -> Array:
-    """The article's formula, one channel, as written: y(i,j) = sum_p sum_q x(i+p, j+q) w(p,q) + b."""
+    """The article's formula, one channel, as written: y(i,j) = sum_p sum_q x(i+p, j+q) w(p,q) + b.
+
+    Taught in: 02 §5.
+    """
     big_p, big_q = w.shape
     out = np.empty((x.shape[0] - big_p + 1, x.shape[1] - big_q + 1))
     for i in range(out.shape[0]):
@@ -239,7 +285,10 @@ def nhwc_to_nchw(x: Array) -> Array:
 
 
 def oihw_to_hwio(weight: Array) -> Array:
-    """PyTorch kernel layout (out, in, kh, kw) -> Keras/TensorFlow layout (kh, kw, in, out)."""
+    """PyTorch kernel layout (out, in, kh, kw) -> Keras/TensorFlow layout (kh, kw, in, out).
+
+    Taught in: 02 §5.
+    """
     return np.transpose(weight, (2, 3, 1, 0))
 
 
@@ -250,7 +299,10 @@ def oihw_to_hwio(weight: Array) -> Array:
 
 
 def lstm_cell(x: Array, h: Array, c: Array, params: dict[str, Array]) -> tuple[Array, Array]:
-    """One LSTM step on a batch: x (B, D), h and c (B, H); returns (h_t, c_t)."""
+    """One LSTM step on a batch: x (B, D), h and c (B, H); returns (h_t, c_t).
+
+    Taught in: 02 §6.
+    """
 
     def pre(g: str) -> Array:
         return x @ params[f"W_{g}"].T + h @ params[f"U_{g}"].T + params[f"b_{g}"]
@@ -265,7 +317,10 @@ def lstm_cell(x: Array, h: Array, c: Array, params: dict[str, Array]) -> tuple[A
 def lstm_sequence(
     xs: Array, params: dict[str, Array], h0: Array | None = None, c0: Array | None = None
 ) -> tuple[Array, Array, Array]:
-    """Run :func:`lstm_cell` over xs (B, T, D); returns (all h (B, T, H), h_T, c_T)."""
+    """Run :func:`lstm_cell` over xs (B, T, D); returns (all h (B, T, H), h_T, c_T).
+
+    Taught in: 02 §6.
+    """
     batch, hidden = xs.shape[0], params["b_i"].shape[0]
     h = np.zeros((batch, hidden)) if h0 is None else h0
     c = np.zeros((batch, hidden)) if c0 is None else c0
@@ -277,7 +332,10 @@ def lstm_sequence(
 
 
 def seed_recurrent_sequence(xs: Array, params: dict[str, Array], h0: Array | None = None) -> Array:
-    """The article's "GRU": LSTM gates, but h_t = f h_{t-1} + i h~_t; no cell state, o unused."""
+    """The article's "GRU": LSTM gates, but h_t = f h_{t-1} + i h~_t; no cell state, o unused.
+
+    Taught in: 02 §6.
+    """
     batch, hidden = xs.shape[0], params["b_i"].shape[0]
     h = np.zeros((batch, hidden)) if h0 is None else h0
     outputs = []
@@ -295,7 +353,10 @@ def seed_recurrent_sequence(xs: Array, params: dict[str, Array], h0: Array | Non
 
 
 def lstm_from_torch(weight_ih: Array, weight_hh: Array, bias_ih: Array, bias_hh: Array) -> dict[str, Array]:
-    """torch.nn.LSTM stacks the gates as rows in the order i, f, g, o and has two biases."""
+    """torch.nn.LSTM stacks the gates as rows in the order i, f, g, o and has two biases.
+
+    Taught in: 02 §6.
+    """
     w, u, b = np.split(weight_ih, 4), np.split(weight_hh, 4), np.split(bias_ih + bias_hh, 4)
     params = {}
     for k, g in enumerate(LSTM_GATES):
@@ -304,7 +365,10 @@ def lstm_from_torch(weight_ih: Array, weight_hh: Array, bias_ih: Array, bias_hh:
 
 
 def lstm_to_keras(params: dict[str, Array]) -> list[Array]:
-    """keras.layers.LSTM weights: kernel (D, 4H), recurrent_kernel (H, 4H), bias (4H,), gates i, f, c, o."""
+    """keras.layers.LSTM weights: kernel (D, 4H), recurrent_kernel (H, 4H), bias (4H,), gates i, f, c, o.
+
+    Taught in: 02 §6.
+    """
     order = ("i", "f", "g", "o")  # Keras calls the candidate "c"; the order is the same as torch's
     kernel = np.concatenate([params[f"W_{g}"].T for g in order], axis=1)
     recurrent = np.concatenate([params[f"U_{g}"].T for g in order], axis=1)
@@ -322,6 +386,8 @@ def gru_cell(x: Array, h: Array, params: dict[str, Array], reset_after: bool = T
 
     reset_after=False (Cho et al. 2014): n = tanh(W x + U (r * h) + bx + bh). Either way
     h_t = (1 - z) * n + z * h_{t-1}: z close to 1 keeps the old state.
+
+    Taught in: 02 §7.
     """
 
     def gate(g: str) -> Array:
@@ -336,7 +402,10 @@ def gru_cell(x: Array, h: Array, params: dict[str, Array], reset_after: bool = T
 
 
 def gru_sequence(xs: Array, params: dict[str, Array], h0: Array | None = None, reset_after: bool = True) -> Array:
-    """Run :func:`gru_cell` over xs (B, T, D); returns every h, (B, T, H)."""
+    """Run :func:`gru_cell` over xs (B, T, D); returns every h, (B, T, H).
+
+    Taught in: 02 §7.
+    """
     h = np.zeros((xs.shape[0], params["bx_r"].shape[0])) if h0 is None else h0
     outputs = []
     for t in range(xs.shape[1]):
@@ -346,7 +415,10 @@ def gru_sequence(xs: Array, params: dict[str, Array], h0: Array | None = None, r
 
 
 def gru_from_torch(weight_ih: Array, weight_hh: Array, bias_ih: Array, bias_hh: Array) -> dict[str, Array]:
-    """torch.nn.GRU stacks the gates as rows in the order r, z, n."""
+    """torch.nn.GRU stacks the gates as rows in the order r, z, n.
+
+    Taught in: 02 §7.
+    """
     w, u, bx, bh = (np.split(a, 3) for a in (weight_ih, weight_hh, bias_ih, bias_hh))
     params = {}
     for k, g in enumerate(GRU_GATES):
@@ -359,6 +431,8 @@ def gru_to_keras(params: dict[str, Array], reset_after: bool = True) -> list[Arr
 
     reset_after=True: bias has shape (2, 3H), row 0 the input bias and row 1 the recurrent bias.
     reset_after=False: one bias (3H,), the two summed (they are never told apart in that variant).
+
+    Taught in: 02 §7.
     """
     order = ("z", "r", "n")
     kernel = np.concatenate([params[f"W_{g}"].T for g in order], axis=1)
@@ -374,7 +448,10 @@ GradFn = Callable[[Array], Array]
 
 
 def gradient_descent(grad: GradFn, x0: Array, lr: float, steps: int) -> Array:
-    """x_{t+1} = x_t - lr grad(x_t); returns the trajectory, (steps + 1, n)."""
+    """x_{t+1} = x_t - lr grad(x_t); returns the trajectory, (steps + 1, n).
+
+    Taught in: 02 §8.
+    """
     xs = [np.asarray(x0, dtype=np.float64)]
     for _ in range(steps):
         xs.append(xs[-1] - lr * grad(xs[-1]))
@@ -386,6 +463,8 @@ def sgd_momentum(grad: GradFn, x0: Array, lr: float, momentum: float, steps: int
 
     torch: b_t = mu b_{t-1} + g_t,        x_{t+1} = x_t - lr b_t
     keras: m_t = mu m_{t-1} - lr g_t,     x_{t+1} = x_t + m_t      (m_t = -lr b_t)
+
+    Taught in: 02 §8.
     """
     if form not in ("torch", "keras"):
         raise ValueError("form must be 'torch' or 'keras'")
@@ -419,6 +498,8 @@ def adam(
     epsilon_on="v"     (Keras, the paper's "epsilon hat"): x -= lr_t m / (sqrt(v) + eps) with
     lr_t = lr sqrt(1 - beta2^t) / (1 - beta1^t). Same with eps = 0; eps acts larger early on.
     ``bias_correction=False`` drops the 1 - beta^t factors (wrong; kept to show what breaks).
+
+    Taught in: 02 §8.
     """
     if epsilon_on not in ("v_hat", "v"):
         raise ValueError("epsilon_on must be 'v_hat' or 'v'")
@@ -438,31 +519,46 @@ def adam(
 
 
 def quadratic(a: Array, center: Array | None = None) -> tuple[Callable[[Array], float], GradFn]:
-    """f(x) = 1/2 (x - c)^T A (x - c) and its gradient A (x - c); A symmetric positive definite."""
+    """f(x) = 1/2 (x - c)^T A (x - c) and its gradient A (x - c); A symmetric positive definite.
+
+    Taught in: 02 §8.
+    """
     a = np.asarray(a, dtype=np.float64)
     c = np.zeros(a.shape[0]) if center is None else np.asarray(center, dtype=np.float64)
     return (lambda x: float(0.5 * (x - c) @ a @ (x - c))), (lambda x: a @ (x - c))
 
 
 def ill_conditioned_quadratic(condition: float = 25.0, angle: float = np.pi / 6) -> Array:
-    """A 2x2 SPD matrix with eigenvalues 1 and ``condition``, axes rotated by ``angle``."""
+    """A 2x2 SPD matrix with eigenvalues 1 and ``condition``, axes rotated by ``angle``.
+
+    Taught in: 02 §8.
+    """
     rot = np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
     return rot @ np.diag([1.0, condition]) @ rot.T
 
 
 # -- 8. softmax cross-entropy -----------------------------------------------------------------
 def cross_entropy(logits: Array, labels: Array) -> float:
-    """Mean of -log softmax(z)_y over the batch; ``labels`` are integer class ids."""
+    """Mean of -log softmax(z)_y over the batch; ``labels`` are integer class ids.
+
+    Taught in: 02 §9.
+    """
     return float(-np.mean(log_softmax(logits)[np.arange(len(labels)), labels]))
 
 
 def cross_entropy_onehot(logits: Array, targets: Array) -> float:
-    """Mean of -sum_k t_k log softmax(z)_k; ``targets`` are one-hot (or any distributions)."""
+    """Mean of -sum_k t_k log softmax(z)_k; ``targets`` are one-hot (or any distributions).
+
+    Taught in: 02 §9.
+    """
     return float(-np.mean(np.sum(targets * log_softmax(logits), axis=1)))
 
 
 def cross_entropy_grad(logits: Array, targets: Array) -> Array:
-    """d/dz of :func:`cross_entropy_onehot`: (softmax(z) - t) / batch size."""
+    """d/dz of :func:`cross_entropy_onehot`: (softmax(z) - t) / batch size.
+
+    Taught in: 02 §9.
+    """
     return (softmax(logits) - targets) / logits.shape[0]
 
 
