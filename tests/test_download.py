@@ -350,9 +350,9 @@ def test_a_recompressed_gzip_passes_on_its_payload_checksum(tmp_path: Path) -> N
     path.write_bytes(recompressed)
 
     assert official != recompressed
-    assert verify(entry, path).of == "gunzip"
-    path.write_bytes(official)
-    assert verify(entry, path).algorithm == "md5"
+    assert (verify(entry, path).algorithm, verify(entry, path).of) == ("sha256", "gunzip")
+    path.write_bytes(official)  # it matches the MD5 too, but the SHA-256 is preferred
+    assert (verify(entry, path).algorithm, verify(entry, path).of) == ("sha256", "gunzip")
 
 
 def test_a_file_that_is_not_gzip_fails_the_payload_checksum(tmp_path: Path) -> None:
@@ -362,3 +362,42 @@ def test_a_file_that_is_not_gzip_fails_the_payload_checksum(tmp_path: Path) -> N
 
     with pytest.raises(ChecksumError, match="does not decompress"):
         verify(entry, path)
+
+
+def test_an_md5_match_is_rejected_where_a_sha256_is_listed(server: Loopback, cache: Path) -> None:
+    server.routes["/payload.bin"] = Route(PAYLOAD)
+    other_sha256 = hashlib.sha256(b"the file the publisher meant").hexdigest()
+    entry = entry_for(
+        server.url("/payload.bin"),
+        checksums=(Checksum("md5", hashlib.md5(PAYLOAD).hexdigest()), Checksum("sha256", other_sha256)),
+    )
+
+    with pytest.raises(DataUnavailableError) as caught:
+        fetch(entry)
+
+    assert "checksum mismatch" in str(caught.value)
+    assert f"expected sha256 {other_sha256} (of the file);" in str(caught.value)  # the MD5 is not offered
+    assert files_in(cache / "loopback") == []
+
+
+def test_a_sha256_match_is_accepted_and_the_provenance_says_sha256(server: Loopback, cache: Path) -> None:
+    server.routes["/payload.bin"] = Route(PAYLOAD)
+    entry = entry_for(
+        server.url("/payload.bin"),
+        checksums=(Checksum("md5", hashlib.md5(PAYLOAD).hexdigest()), Checksum("sha256", PAYLOAD_SHA256)),
+    )
+
+    got = fetch_result(entry)
+
+    assert got.checksum.algorithm == "sha256"
+    assert got.describe() == f"download {server.url('/payload.bin')}, sha256 ok"
+
+
+def test_an_md5_alone_is_accepted_and_the_provenance_says_it_is_the_only_one(server: Loopback, cache: Path) -> None:
+    server.routes["/payload.bin"] = Route(PAYLOAD)
+    entry = entry_for(server.url("/payload.bin"), checksums=(Checksum("md5", hashlib.md5(PAYLOAD).hexdigest()),))
+
+    got = fetch_result(entry)
+
+    assert got.checksum.algorithm == "md5"
+    assert got.describe().endswith(", md5 ok (the only published checksum)")

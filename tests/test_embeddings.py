@@ -184,6 +184,17 @@ def test_glove_loss_decreases_and_beats_random_vectors_on_planted_topics() -> No
     assert trained > chance + 0.4
 
 
+def test_sgns_learning_rate_decays_linearly_to_its_floor() -> None:
+    decay = sgns.LinearDecay(0.02, 1e-3, total=100)
+    rates = []
+    for pairs in (50, 40, 30):
+        rates.append(decay.rate())
+        decay.advance(pairs)
+    assert rates == pytest.approx([0.02, 0.01, 0.002])
+    assert decay.rate() == 1e-3  # past the expected pairs: the floor
+    assert decay.steps == 3
+
+
 def test_sgns_training_is_reproducible_with_a_seed() -> None:
     text, _ = planted_corpus(sentences=100)
     corpus = emb.encode_corpus(text)

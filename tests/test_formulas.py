@@ -203,6 +203,10 @@ def test_cross_correlation_matches_torch_conv2d(case):
 def test_cross_correlation_matches_keras_ops_conv_in_nhwc(keras, case):
     assume(output_fits(case))
     assume(max(case["stride"]) == 1 or max(case["dilation"]) == 1)  # TensorFlow refuses both > 1
+    # TensorFlow's default oneDNN CPU kernel returns wrong values when a stride exceeds the padded
+    # input along an axis (TF 2.21: width 2, kernel 2, stride 3 is off by 2.1; with
+    # TF_ENABLE_ONEDNN_OPTS=0 it is exact). That is a framework bug, not a formula to check here.
+    assume(all(case["stride"][a] <= case[size] + 2 * case["padding"][a] for a, size in enumerate(("height", "width"))))
     x, weight, _ = conv_inputs(case)
     (ph, pw) = case["padding"]
     padded = np.pad(F.nchw_to_nhwc(x), ((0, 0), (ph, ph), (pw, pw), (0, 0))).astype("float32")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from ptft_utils.kit import results
+
 NOTEBOOK = "04_cnn_transfer"
 ARMS = [
     "scratch",
@@ -82,3 +84,25 @@ def test_smoke_run_records_claims_with_evidence(record) -> None:
         assert claim["evidence"], claim["id"]
     comparison = claims[next(c for c in claims if c.startswith("finetune_beats_scratch_k"))]["evidence"]
     assert {"mean_diff", "diff_ci95", "seeds"} <= set(comparison)
+
+
+@pytest.mark.slow
+def test_asserted_claims_are_declared_before_the_metrics_they_rest_on(record) -> None:
+    asserted = {c["id"]: c for c in record["claims"] if c["expected"] is not None}
+    declared = {"twin_matches_keras", "gain_shrinks_with_labels", "finetune_advantage_vanishes"}
+    assert declared | {"pretraining_costs_more_than_one_finetune"} <= set(asserted)
+    assert any(cid.startswith("linear_probe_negative_transfer_k") for cid in asserted)
+    assert asserted["linear_probe_beats_scratch_k10"]["expected"] is False  # smoke's second k is 10
+    for claim in asserted.values():
+        verdict, reason = results.review_claim(claim, record["metric_order"])
+        assert verdict != results.DEFECT, f"{claim['id']}: {reason}"
+        assert claim["test"] in results.TESTS
+        assert min(claim["rests_on"].values()) > claim["declared_at"], claim["id"]
+
+
+@pytest.mark.slow
+def test_findings_stay_findings(record) -> None:
+    findings = {c["id"] for c in record["claims"] if c["expected"] is None}
+    assert "pretraining_pays_off_across_tasks" in findings
+    assert "linear_probe_beats_scratch_k1" in findings
+    assert any(cid.startswith("finetune_beats_scratch_k") for cid in findings)

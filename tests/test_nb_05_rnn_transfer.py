@@ -6,6 +6,8 @@ import math
 
 import pytest
 
+from ptft_utils.kit import results
+
 pytestmark = pytest.mark.slow
 
 NOTEBOOK = "05_rnn_transfer"
@@ -122,3 +124,29 @@ def test_parity_claims_hold_even_at_smoke_size(record):
     assert claims["keras_torch_parity"]["holds"]
     assert claims["wrong_gate_order_detected"]["holds"]
     assert claims["masking_makes_encoding_batch_independent"]["holds"]
+
+
+DECLARED = {
+    "twin_trains_like_keras",
+    "keras_torch_parity",
+    "wrong_gate_order_detected",
+    "lm_pretraining_beats_unigram",
+    "target_lm_finetuning_lowers_review_perplexity",
+    "masking_makes_encoding_batch_independent",
+    "unmasked_predictions_depend_on_batch",
+}
+
+
+def test_asserted_claims_are_declared_before_the_metrics_they_rest_on(record):
+    asserted = {c["id"]: c for c in record["claims"] if c["expected"] is not None}
+    assert set(asserted) == DECLARED
+    for claim in asserted.values():
+        verdict, reason = results.review_claim(claim, record["metric_order"])
+        assert verdict != results.DEFECT, f"{claim['id']}: {reason}"
+        assert claim["test"] in results.TESTS
+        assert min(claim["rests_on"].values()) > claim["declared_at"], claim["id"]
+
+
+def test_comparisons_of_the_sentiment_grid_are_findings(record):
+    findings = {c["id"] for c in record["claims"] if c["expected"] is None}
+    assert {"ulmfit_beats_scratch_n50", "pretrained_beats_scratch_n50", "ulmfit_beats_scratch_n200"} <= findings

@@ -69,6 +69,18 @@ def test_mirror_filenames_are_unique_and_match_the_shared_folder() -> None:
     } <= set(names)
 
 
+def test_every_download_url_is_https() -> None:
+    plain = [url for entry in registry.FILES.values() for url in entry.urls if not url.startswith("https://")]
+    assert plain == []
+
+
+def test_no_entry_accepts_an_md5_where_a_stronger_checksum_is_listed() -> None:
+    for key, entry in registry.FILES.items():
+        kinds = {c.algorithm for c in entry.accepted_checksums}
+        assert kinds == {"md5"} or "md5" not in kinds, key
+        assert entry.accepted_checksums[0].algorithm == "sha256", key  # every real entry has a SHA-256
+
+
 def test_an_entry_without_a_checksum_is_refused() -> None:
     with pytest.raises(ValueError, match="no checksum"):
         registry.FileEntry("x", "x", "x.bin", ("http://example.org/x.bin",), ())
@@ -92,6 +104,7 @@ def test_mnist_test_loads_from_the_mirror_through_the_cache(mirror: Path) -> Non
     assert np.bincount(mnist.labels).tolist()[:3] == [980, 1135, 1032]  # the well-known test counts
     assert (mirror / "mnist" / "t10k-images-idx3-ubyte.gz").is_file()
     assert "real: MNIST test" in mnist.provenance and "mirror" in mnist.provenance
+    assert "sha256 of the gunzipped payload ok" in mnist.provenance  # which checksum passed
 
 
 def test_load_images_auto_uses_real_mnist_test_and_says_so(mirror: Path, capsys) -> None:
@@ -177,9 +190,36 @@ def test_cache_status_tells_cached_from_mirror_from_missing(mirror: Path) -> Non
 
     assert status["tinyshakespeare-text"]["status"] == "cached"
     assert status["mnist-test-images"]["status"] == "in mirror"
-    assert status["mnist-train-images"]["status"] == "missing"
+    assert status["mnist-train-images"]["status"] == "not cached; mirror has no copy -> missing"
     assert status["mnist-train-images"]["path"] == str(mirror / "mnist" / "train-images-idx3-ubyte.gz")
     assert set(status) == set(registry.FILES)
+
+
+def test_cache_status_says_a_corrupt_mirror_copy_fails_its_checksum(tmp_path: Path, monkeypatch) -> None:
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    (mirror / "tinyshakespeare.txt").write_bytes(b"First Citizen: not the whole play")
+    monkeypatch.setenv("PTFT_DATA", str(tmp_path / "cache"))
+    monkeypatch.setenv("PTFT_DATA_MIRROR", str(mirror))
+    actual = hashlib.sha256(b"First Citizen: not the whole play").hexdigest()
+
+    row = {row["key"]: row for row in cache_status()}["tinyshakespeare-text"]
+
+    assert row["status"] == f"not cached; mirror copy fails its checksum (sha256 {actual}) -> missing"
+    assert registry.FILES["tinyshakespeare-text"].checksums[0].digest in str(row["note"])  # what it should be
+
+
+def test_cache_status_says_a_corrupt_cached_copy_is_replaced_from_the_mirror(mirror: Path) -> None:
+    data.load_text("tinyshakespeare")
+    (mirror / "tinyshakespeare" / "input.txt").write_bytes(b"truncated")
+
+    row = {row["key"]: row for row in cache_status()}["tinyshakespeare-text"]
+
+    assert row["status"] == (
+        f"cached copy corrupt: fails its checksum (sha256 {hashlib.sha256(b'truncated').hexdigest()}); "
+        "the next load replaces it from the mirror -> in mirror"
+    )
+    assert str(row["path"]).endswith("tinyshakespeare.txt")  # the copy the next load will use
 
 
 def test_imdb_loads_through_the_registry_from_a_fixture_tarball(tmp_path: Path, monkeypatch) -> None:

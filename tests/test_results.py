@@ -18,9 +18,12 @@ from ptft_utils.kit.results import (
     DEFECT,
     FAILURE,
     SCHEMA_VERSION,
+    BadRecord,
+    OutputDirError,
     Recorder,
     load_run,
     load_runs,
+    mark_failed,
     review_claim,
 )
 
@@ -98,6 +101,56 @@ def test_a_rerun_that_never_saves_leaves_a_running_record_not_the_old_complete_o
     assert record["status"] == "running"
     assert record["metrics"] == {} and record["claims"] == []
     assert sorted(p.name for p in second.output_dir.iterdir()) == ["metrics.json"]
+
+
+def test_fail_writes_a_failed_record_with_the_error_on_one_line(tmp_path):
+    rec = make_recorder(tmp_path)
+    rec.metric("acc", 0.5)
+    path = rec.fail(RuntimeError("CUDA out of memory\n  tried to allocate 2 GiB"))
+    record = load_run(path)
+    assert (record["status"], record["error"]) == ("failed", "RuntimeError: CUDA out of memory tried to allocate 2 GiB")
+    assert record["metrics"] == {"acc": 0.5} and record["finished"] >= record["started"]
+    assert "wall_seconds" not in record
+
+
+def test_a_recorder_whose_output_dir_is_a_file_names_output_dir(tmp_path):
+    (tmp_path / "taken").write_text("not a folder")
+    with pytest.raises(OutputDirError) as info:
+        Recorder("01_concepts", {"output_dir": str(tmp_path / "taken")})
+    assert str(info.value) == (
+        f"output_dir {tmp_path / 'taken'}: cannot write metrics.json there (it is a file, not a folder); "
+        "set output_dir to a folder you can write"
+    )
+
+
+def test_mark_failed_turns_a_running_record_into_a_failed_one(tmp_path):
+    rec = make_recorder(tmp_path)
+    rec.metric("acc", 0.5)
+    rec.save()
+    make_recorder(tmp_path)  # the rerun, still running when its cell raises
+    assert mark_failed(rec.output_dir, "ValueError: bad lr", notebook="01_concepts") == rec.output_dir / "metrics.json"
+    record = load_run(rec.output_dir)
+    assert (record["status"], record["error"], record["notebook"]) == ("failed", "ValueError: bad lr", "01_concepts")
+
+
+def test_mark_failed_leaves_a_complete_record_alone(tmp_path):
+    rec = make_recorder(tmp_path)
+    rec.save()
+    before = (rec.output_dir / "metrics.json").read_text()
+    assert mark_failed(rec.output_dir, "RuntimeError: late", notebook="01_concepts") is None
+    assert (rec.output_dir / "metrics.json").read_text() == before
+
+
+def test_mark_failed_writes_a_failed_record_where_the_run_left_none(tmp_path):
+    mark_failed(tmp_path, "ParameterError: 'epochs' = -1", notebook="04_cnn_transfer",
+                parameters={"profile": "smoke", "epochs": -1})  # fmt: skip
+    record = load_run(tmp_path)
+    assert (record["status"], record["error"]) == ("failed", "ParameterError: 'epochs' = -1")
+    assert (record["notebook"], record["profile"], record["parameters"]) == (
+        "04_cnn_transfer",
+        "smoke",
+        {"profile": "smoke", "epochs": -1},
+    )
 
 
 def test_non_finite_metric_is_refused(tmp_path):
@@ -289,6 +342,23 @@ def test_load_run_rejects_another_schema(tmp_path):
         load_run(path)
 
 
+def test_load_run_names_a_truncated_file(tmp_path):
+    rec = make_recorder(tmp_path)
+    path = rec.save()
+    path.write_text(path.read_text()[:60])
+    with pytest.raises(BadRecord) as info:
+        load_run(path)
+    assert str(info.value).startswith(f"{path}: is not valid JSON (")
+    assert info.value.path == path
+
+
+def test_load_run_names_a_key_the_record_lacks(tmp_path):
+    path = tmp_path / "metrics.json"
+    path.write_text(json.dumps({"schema": 2, "notebook": "01_concepts", "status": "complete", "parameters": {}}))
+    with pytest.raises(BadRecord, match=r"metrics\.json: 'metrics' is missing, not a dict; rerun its notebook"):
+        load_run(path)
+
+
 # -- ptft verify and ptft results, as real commands ----------------------------------------------
 def declared_run(tmp_path, *, declare_first=True, measured_diff=0.2):
     """A complete record of one asserted claim, declared before (or after) its metrics, plus a finding."""
@@ -412,6 +482,50 @@ def test_results_shows_the_status_of_each_run(tmp_path):
     assert rows["status"].tolist() == ["complete", "complete"]
     assert rows["declared_at"].tolist() == [1, pd.NA]
     assert rows["evaluated_at"].tolist() == [4, 5]
+
+
+def truncated_beside_a_good_record(tmp_path):
+    """A complete record of 04 and, beside it, a truncated one (a copy cut short, as a full disk leaves it)."""
+    good = declared_run(tmp_path)
+    bad = tmp_path / "05_rnn_transfer" / "metrics.json"
+    bad.parent.mkdir()
+    bad.write_text((good / "metrics.json").read_text()[:100])
+    return bad
+
+
+def test_results_names_and_skips_a_truncated_record_and_shows_the_rest(tmp_path):
+    bad = truncated_beside_a_good_record(tmp_path)
+    done = run_cli("results", str(tmp_path), "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    (warning,) = done.stderr.splitlines()
+    assert warning.startswith(f"ptft results: warning: skipped {bad}: is not valid JSON (")
+    assert pd.read_csv(io.StringIO(done.stdout))["notebook"].tolist() == ["04_cnn_transfer"]
+
+
+def test_verify_names_and_skips_a_truncated_record_and_exits_1(tmp_path):
+    bad = truncated_beside_a_good_record(tmp_path)
+    done = run_cli("verify", str(tmp_path))
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[0].startswith(f"ptft verify: warning: skipped {bad}: is not valid JSON (")
+    assert f"unreadable: {bad}" in done.stderr and "0 record(s) not complete, 1 unreadable" in done.stderr
+    assert verify_lines(done, "ok")[0][0] == "ft_beats_scratch"  # the readable record is still verified
+
+
+@pytest.mark.parametrize("command", ["results", "verify"])
+def test_a_missing_folder_is_one_line_and_exit_2(tmp_path, command):
+    done = run_cli(command, str(tmp_path / "no_such_runs"))
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [f"ptft {command}: {tmp_path / 'no_such_runs'}: no such file or folder"]
+
+
+def test_verify_fails_a_failed_record_with_its_error(tmp_path):
+    rec = make_recorder(tmp_path)
+    rec.fail(ValueError("learning rate must be positive"))
+    done = run_cli("verify", str(tmp_path))
+    assert done.returncode == 1
+    assert verify_lines(done, "FAIL") == [
+        [f"{rec.output_dir}:", "status 'failed': ValueError: learning rate must be positive; fix it and rerun"]
+    ]
 
 
 def test_claim_refuses_a_verdict_typed_as_a_string(tmp_path):

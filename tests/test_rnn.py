@@ -180,6 +180,31 @@ def test_gradual_unfreezing_trains_only_the_head_in_the_first_epoch():
     assert all(p.requires_grad for p in model.parameters())  # unfrozen again afterwards
 
 
+def test_train_classifier_reports_the_unfreezing_schedule_and_honours_min_steps():
+    torch.manual_seed(0)
+    model = rnn.LSTMClassifier(rnn.LSTMEncoder(20, 8, 16, num_layers=2))  # 4 groups
+    ids, lengths, labels = torch.randint(2, 20, (16, 6)), torch.full((16,), 6), torch.randint(0, 2, (16,))
+    history = classify.train_classifier(
+        model, ids, lengths, labels, epochs=2, batch_size=8, min_steps=10, gradual_unfreezing=True, discriminative=2.6
+    )
+    assert [row["epoch"] for row in history] == [1, 2, 3, 4, 5]  # 10 steps at 2 steps per epoch
+    assert [row["trainable_groups"] for row in history] == [1, 2, 3, 4, 4]
+    assert all(set(row) == {"epoch", "loss", "trainable_groups"} and row["loss"] > 0 for row in history)
+
+
+def test_padded_forward_trims_each_batch_to_its_longest_sentence():
+    widths = []
+
+    def model(ids, lengths):
+        widths.append(ids.shape[1])
+        return torch.zeros(len(ids), 2)
+
+    ids, lengths = torch.ones(2, 9, dtype=torch.long), torch.tensor([3, 5])
+    _, targets = classify.padded_forward(model, (ids, lengths, torch.tensor([0, 1])))
+    assert widths == [5]
+    assert targets.tolist() == [0, 1]
+
+
 def test_classifier_learns_a_separable_toy_task():
     torch.manual_seed(0)
     gen = torch.Generator().manual_seed(0)

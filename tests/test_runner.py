@@ -100,6 +100,18 @@ def test_failing_cell_is_reported_and_the_partial_notebook_kept(demo_notebook, t
     assert info.value.ename == "RuntimeError" and "boom, on purpose" in info.value.evalue
     partial = nbformat.read(info.value.output, as_version=4)
     assert any(o.get("ename") == "RuntimeError" for c in partial.cells for o in c.get("outputs", []))
+    record = json.loads((tmp_path / "99_demo" / "metrics.json").read_text())
+    assert (record["status"], record["error"]) == ("failed", "RuntimeError: boom, on purpose")
+
+
+def test_a_rerun_sets_the_previous_record_aside_before_the_kernel_starts(demo_notebook, tmp_path):
+    first = runner.run_notebook(demo_notebook, tmp_path, {"profile": "smoke"}, progress=False)
+    with pytest.raises(runner.NotebookFailed):  # refused by resolve() in the setup cell, before its Recorder
+        runner.run_notebook(demo_notebook, tmp_path, {"profile": "smoke", "epochs": -1}, progress=False)
+    record = json.loads(first.metrics.read_text())
+    assert record["status"] == "failed" and record["error"].startswith("ParameterError: ")
+    previous = json.loads((first.metrics.parent / "metrics.previous.json").read_text())
+    assert previous["status"] == "complete" and previous["metrics"]["epochs_used"] == 1
 
 
 def run_cli(*args, cwd=None):
@@ -140,6 +152,7 @@ def test_cli_failing_cell_exits_1_and_names_the_partial_notebook(demo_notebook, 
     done = run_cli("run", str(demo_notebook), "-p", "explode", "true", "--out", str(tmp_path), "-q")
     assert done.returncode == 1
     assert "boom, on purpose" in done.stderr and str(tmp_path / "99_demo.ipynb") in done.stderr
+    assert json.loads((tmp_path / "99_demo" / "metrics.json").read_text())["status"] == "failed"
 
 
 def test_parse_value_reads_yaml_scalars_and_lists():

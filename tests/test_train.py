@@ -79,11 +79,44 @@ def test_save_checkpoint_leaves_no_partial_file_when_serialisation_fails(tmp_pat
 def test_checkpoint_holds_everything_needed_to_resume(tmp_path: Path) -> None:
     torch.manual_seed(0)
     train.fit(nn.Linear(2, 2), blobs(), blobs(seed=1), epochs=2, progress=False, checkpoint_dir=tmp_path)
-    state = checkpoint.load_checkpoint(tmp_path / checkpoint.CHECKPOINT_FILE)
+    state = torch.load(tmp_path / checkpoint.CHECKPOINT_FILE, weights_only=True)  # plain data only
     assert state["epoch"] == 2
-    assert {"model", "optimizer", "scheduler", "rng", "history", "best_state", "best_score"} <= set(state)
+    assert {"model", "optimizer", "scheduler", "rng", "history", "best_state", "best_score", "fingerprint"} <= set(
+        state
+    )
     assert {"torch", "numpy", "python"} == set(state["rng"])
     assert len(state["history"]) == 2
+    assert state["fingerprint"]["epochs"] == 2 and state["fingerprint"]["group_lrs"] == [1e-3]
+
+
+def test_early_stopping_on_accuracy_keeps_the_highest_score() -> None:
+    stopping = train.EarlyStopping("val_accuracy", patience=2, min_delta=0.01)
+    assert stopping.mode == "max"
+    for epoch, score in enumerate([0.5, 0.7, 0.705, 0.6], start=1):
+        stopping.update(epoch, score)
+    assert (stopping.best_epoch, stopping.best_score, stopping.stopped) == (2, 0.7, True)
+
+
+def test_early_stopping_rejects_an_unknown_mode() -> None:
+    with pytest.raises(ValueError, match="mode must be one of"):
+        train.EarlyStopping("val_loss", mode="lowest")
+
+
+def test_on_epoch_start_sees_every_epoch_with_the_models_optimizer() -> None:
+    seen = []
+    model = nn.Linear(2, 2)
+    train.fit(model, blobs(), epochs=3, progress=False, on_epoch_start=lambda e, m, o: seen.append((e, m, o)))
+    assert [e for e, _, _ in seen] == [1, 2, 3]
+    assert all(m is model and o.param_groups[0]["params"][0] is model.weight for _, m, o in seen)
+
+
+def test_forward_adapter_chooses_inputs_and_targets() -> None:
+    x, y = blobs()
+    swapped = (y, x)  # targets first: only a custom forward can read this batch layout
+    history = train.fit(
+        nn.Linear(2, 2), swapped, swapped, epochs=3, lr=0.3, progress=False, forward=lambda m, b: (m(b[1]), b[0])
+    )
+    assert history[-1]["val_accuracy"] > 0.95
 
 
 TRAIN_SCRIPT = textwrap.dedent(
@@ -109,43 +142,104 @@ TRAIN_SCRIPT = textwrap.dedent(
 )
 
 
+CLASSIFIER_SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    import torch
+    from ptft_utils import finetune
+    from ptft_utils.models import rnn
+    from ptft_utils.train import classify
+
+    torch.set_num_threads(1)
+    checkpoint_dir, out, sleep = sys.argv[1], sys.argv[2], float(sys.argv[3])
+    TRAINABLE = []  # trainable parameter counts, one entry per change
+
+
+    class SlowClassifier(rnn.LSTMClassifier):
+        # sleeps in each training step, so that the test can kill it in the middle of an epoch
+        def forward(self, ids, lengths, pooling=None):
+            count = finetune.count_trainable(self)
+            if not TRAINABLE or TRAINABLE[-1] != count:
+                TRAINABLE.append(count)
+            time.sleep(sleep)
+            return super().forward(ids, lengths, pooling)
+
+
+    torch.manual_seed(0)
+    gen = torch.Generator().manual_seed(0)
+    labels = torch.randint(0, 2, (64,), generator=gen)
+    lengths = torch.randint(3, 9, (64,), generator=gen)
+    ids = torch.randint(4, 30, (64, 8), generator=gen)
+    model = SlowClassifier(rnn.LSTMEncoder(30, 8, 16, num_layers=2, dropout=0.3))  # 4 groups
+    history = classify.train_classifier(
+        model, ids, lengths, labels, epochs=4, batch_size=8, lr=1e-2, discriminative=2.6,
+        gradual_unfreezing=True, seed=1, checkpoint_dir=checkpoint_dir,
+    )
+    torch.save({"state": model.state_dict(), "history": history, "trainable": TRAINABLE}, out)
+    """
+)
+
+
 def run_script(script: Path, *args: str) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen([sys.executable, str(script), *args], env=env, cwd=REPO)
 
 
-def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path: Path) -> None:
-    script = tmp_path / "train_script.py"
-    script.write_text(TRAIN_SCRIPT)
-
-    straight = run_script(script, str(tmp_path / "ckpt_straight"), str(tmp_path / "straight.pt"), "0")
-    assert straight.wait(timeout=300) == 0
-
-    ckpt = tmp_path / "ckpt_killed"
-    killed = run_script(script, str(ckpt), str(tmp_path / "killed.pt"), "1.0")
+def kill_after_checkpoint(process: subprocess.Popen, checkpoint_dir: Path, epoch: int) -> int:
+    """SIGKILL ``process`` once its checkpoint reaches ``epoch``; returns the epoch the checkpoint holds."""
+    path = checkpoint_dir / checkpoint.CHECKPOINT_FILE
     deadline = time.time() + 240
     while time.time() < deadline:
-        path = ckpt / checkpoint.CHECKPOINT_FILE
-        if path.exists() and checkpoint.load_checkpoint(path)["epoch"] >= 1:
+        if path.exists() and checkpoint.load_checkpoint(path)["epoch"] >= epoch:
             break
-        assert killed.poll() is None, "training finished before it could be killed"
+        assert process.poll() is None, "training finished before it could be killed"
         time.sleep(0.05)
-    killed.send_signal(signal.SIGKILL)
-    killed.wait(timeout=30)
-    assert killed.returncode == -signal.SIGKILL
-    assert not (tmp_path / "killed.pt").exists()
-    epoch_at_kill = checkpoint.load_checkpoint(ckpt / checkpoint.CHECKPOINT_FILE)["epoch"]
-    assert 1 <= epoch_at_kill < 5
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+    assert process.returncode == -signal.SIGKILL
+    return checkpoint.load_checkpoint(path)["epoch"]
 
+
+def straight_killed_resumed(tmp_path: Path, script_text: str, sleep: str, kill_after: int) -> tuple[dict, dict, int]:
+    """Run ``script_text`` uninterrupted, then slowed by ``sleep``, killed after epoch ``kill_after`` and resumed."""
+    script = tmp_path / "train_script.py"
+    script.write_text(script_text)
+    straight = run_script(script, str(tmp_path / "ckpt_straight"), str(tmp_path / "straight.pt"), "0")
+    assert straight.wait(timeout=300) == 0
+    ckpt = tmp_path / "ckpt_killed"
+    killed = run_script(script, str(ckpt), str(tmp_path / "killed.pt"), sleep)
+    epoch_at_kill = kill_after_checkpoint(killed, ckpt, kill_after)
+    assert not (tmp_path / "killed.pt").exists()
     resumed = run_script(script, str(ckpt), str(tmp_path / "killed.pt"), "0")
     assert resumed.wait(timeout=300) == 0
+    a = torch.load(tmp_path / "straight.pt", weights_only=True)
+    b = torch.load(tmp_path / "killed.pt", weights_only=True)
+    return a, b, epoch_at_kill
 
-    a = torch.load(tmp_path / "straight.pt", weights_only=False)
-    b = torch.load(tmp_path / "killed.pt", weights_only=False)
+
+def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    assert a.keys() == b.keys()
+    for name, tensor in a.items():
+        assert torch.equal(tensor, b[name]), name
+
+
+def test_killed_run_resumes_to_the_same_weights_as_an_uninterrupted_run(tmp_path: Path) -> None:
+    a, b, epoch_at_kill = straight_killed_resumed(tmp_path, TRAIN_SCRIPT, sleep="1.0", kill_after=1)
+    assert 1 <= epoch_at_kill < 5
     assert a["resumed_from"] is None
     assert b["resumed_from"] == epoch_at_kill
-    for name, tensor in a["state"].items():
-        assert torch.equal(tensor, b["state"][name]), name
+    assert_same_weights(a["state"], b["state"])
+
+
+def test_gradual_unfreezing_run_killed_mid_schedule_resumes_bit_identically(tmp_path: Path) -> None:
+    a, b, epoch_at_kill = straight_killed_resumed(tmp_path, CLASSIFIER_SCRIPT, sleep="0.25", kill_after=2)
+    assert 2 <= epoch_at_kill < 4  # killed in epoch 3 (or 4) of the 4-epoch schedule
+    assert [row["trainable_groups"] for row in a["history"]] == [1, 2, 3, 4]
+    assert a["trainable"] == sorted(set(a["trainable"])) and len(a["trainable"]) == 4  # one more group each epoch
+    # the resumed run applies the schedule of the epoch it resumes at, not "all groups" or epoch 1's
+    assert b["trainable"] == a["trainable"][epoch_at_kill:]
+    assert b["history"] == a["history"]  # the same losses, bit for bit
+    assert_same_weights(a["state"], b["state"])
 
 
 def test_k_shot_training_beats_chance_on_a_tiny_digit_task() -> None:

@@ -81,12 +81,14 @@ def load_text(name: str = "tinyshakespeare") -> Corpus:
     if name == "auto":
         try:
             corpus = load_text("tinyshakespeare")
-        except DataUnavailableError as err:
+        except DataUnavailableError as err:  # an unwritable cache included (CacheNotWritableError)
             corpus = load_text("lee_background")
-            corpus.provenance = (
-                f"stand-in for Tiny Shakespeare (unavailable: {short_error(err)}) -> {corpus.provenance}"
+            reason = short_error(err)
+            corpus.provenance = f"stand-in for Tiny Shakespeare (unavailable: {reason}) -> {corpus.provenance}"
+            announce(
+                f"dataset='auto': Tiny Shakespeare is not available here ({reason}); "
+                "using gensim's lee_background corpus."
             )
-            announce("dataset='auto': Tiny Shakespeare is not available here; using gensim's lee_background corpus.")
             return corpus
         announce(f"dataset='auto': using Tiny Shakespeare ({len(corpus):,} characters).")
         return corpus

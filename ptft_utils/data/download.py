@@ -12,13 +12,20 @@ that matches one of its checksums, from the first place that has it:
 
 Every copy, from a folder or over HTTP, takes the same path: stream into a hidden ``.part`` file
 in the cache folder, verify, then ``os.replace`` onto the target; a reader never sees half a file.
+A file is verified against its entry's accepted checksums (SHA-256 first; an MD5 only where it is
+the only kind published, see :mod:`~ptft_utils.data.registry`), and :meth:`FetchResult.describe`
+says which one passed ("sha256 ok", "md5 ok (the only published checksum)") for provenance lines.
 Transient network errors (timeouts, resets, a connection dropped mid-file, HTTP 5xx) are retried
 a bounded number of times with exponential back-off, resuming with an HTTP ``Range`` request when
 the server allows it; permanent ones (DNS failure, refused connection, HTTP 404) move on to the
 next URL at once, so that an offline machine gives up in milliseconds. A ``fcntl`` lock per file
 makes concurrent processes (parallel papermill runs) do one download: the others wait, then find
 the verified file in the cache. When every source fails, one :class:`DataUnavailableError` lists
-what was tried and says which file to place where, with its checksum.
+what was tried and says which file to place where, with its checksum. A cache that cannot be
+written (a read-only folder, ``PTFT_DATA`` under a file) raises :class:`CacheNotWritableError`, a
+``DataUnavailableError`` that names ``PTFT_DATA`` and says to point it at a writable folder, so that
+``dataset="auto"`` loaders fall back to their shipped stand-in; a verified file already in such a
+cache is still read. :func:`cache_status` says, per file, whether a load will find it and if not why.
 
 This module knows nothing about file formats; :mod:`ptft_utils.data` parses the files.
 """
@@ -31,6 +38,7 @@ import hashlib
 import http.client
 import logging
 import os
+import tempfile
 import time
 import urllib.error
 import urllib.parse
@@ -49,12 +57,14 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 __all__ = [
+    "CacheNotWritableError",
     "ChecksumError",
     "DataUnavailableError",
     "FetchResult",
     "cache_dir",
     "cache_path",
     "cache_status",
+    "checksum_verdict",
     "fetch",
     "fetch_result",
     "mirror_location",
@@ -77,10 +87,11 @@ _REPO_ROOT = Path(__file__).resolve().parents[2]
 class ChecksumError(ValueError):
     """A file does not match any of the checksums its registry entry accepts."""
 
-    def __init__(self, path: str | os.PathLike[str], expected: str, actual: str) -> None:
+    def __init__(self, path: str | os.PathLike[str], expected: str, actual: str, *, sha256: str = "") -> None:
         self.path = Path(path)
         self.expected = expected
         self.actual = actual
+        self.sha256 = sha256  # of the file as stored, for short status lines
         super().__init__(f"{self.path} failed its checksum: expected {expected}; got {actual}")
 
 
@@ -134,6 +145,35 @@ class DataUnavailableError(RuntimeError):
         )
 
 
+class CacheNotWritableError(DataUnavailableError):
+    """The data cache cannot be written (read-only, or a file where a folder should be): set ``PTFT_DATA``.
+
+    A :class:`DataUnavailableError`, so that ``dataset="auto"`` loaders fall back to their stand-in;
+    ``error`` is the ``OSError`` that showed it.
+    """
+
+    error: OSError | None = None
+
+    @classmethod
+    def for_cache(cls, entry: FileEntry, folder: Path, error: OSError) -> CacheNotWritableError:
+        origin = _cache_origin()
+        lines = [
+            f"Could not store {entry.filename!r} of dataset {entry.dataset!r}: the data cache {folder} "
+            f"({origin}) cannot be written.",
+            f"  {type(error).__name__}: {error}",
+            "To fix it: set PTFT_DATA to a writable folder (e.g. export PTFT_DATA=/tmp/ptft-data) and run again.",
+        ]
+        made = cls(
+            "\n".join(lines),
+            dataset=entry.dataset,
+            attempts=((str(folder), f"cache folder not writable ({origin}); set PTFT_DATA to a writable folder"),),
+            target=folder / entry.dataset / entry.filename,
+            checksum=entry.describe_checksums(),
+        )
+        made.error = error
+        return made
+
+
 class _Permanent(Exception):
     """This source will not work now (missing, refused, not found): try the next one."""
 
@@ -149,6 +189,12 @@ _TRANSIENT = (_Transient, TimeoutError, ConnectionError, http.client.HTTPExcepti
 def cache_dir() -> Path:
     """The cache root: ``$PTFT_DATA`` or ``~/.cache/ptft``."""
     return Path(os.environ.get("PTFT_DATA") or DEFAULT_CACHE).expanduser()
+
+
+def _cache_origin() -> str:
+    """Where the cache folder comes from, for messages: ``PTFT_DATA=...``, or the default when unset."""
+    value = os.environ.get("PTFT_DATA")
+    return f"PTFT_DATA={value}" if value else f"PTFT_DATA is not set, so the default {DEFAULT_CACHE}"
 
 
 def cache_path(entry: FileEntry | str) -> Path:
@@ -182,33 +228,35 @@ def _entry(entry: FileEntry | str) -> FileEntry:
 
 # ------------------------------------------------------------------------------------ verification
 def verify(entry: FileEntry | str, path: str | os.PathLike[str]) -> Checksum:
-    """Return the checksum of ``entry`` that ``path`` matches; raise :class:`ChecksumError` if none.
+    """Return the checksum of ``entry`` that ``path`` matches; raise :class:`ChecksumError` if none does.
 
-    File digests are computed first (one read, all algorithms); digests of the gunzipped payload
-    only if no file digest matched. A file that is not valid gzip fails the payload checks.
+    Only ``entry.accepted_checksums`` count, tried strongest first (so an MD5 listed beside a
+    SHA-256 never accepts a file). File digests are computed in one read, the file's SHA-256
+    always among them (for messages); the gunzipped payload is hashed only when a payload checksum
+    is reached. A file that is not valid gzip fails the payload checks.
     """
     entry = _entry(entry)
     path = Path(path)
-    actual: list[str] = []
-    file_sums = [c for c in entry.checksums if c.of == "file"]
-    if file_sums:
-        digests = _hash_stream(_read_file(path), {c.algorithm for c in file_sums})
-        for c in file_sums:
-            if digests[c.algorithm] == c.digest:
-                return c
-        actual += [f"{alg} {digest} (of the file)" for alg, digest in sorted(digests.items())]
-    payload_sums = [c for c in entry.checksums if c.of == "gunzip"]
-    if payload_sums:
-        try:
-            digests = _hash_stream(_read_gunzip(path), {c.algorithm for c in payload_sums})
-        except (OSError, EOFError, zlib.error) as err:
-            actual.append(f"a payload that does not decompress ({type(err).__name__}: {err})")
-        else:
-            for c in payload_sums:
-                if digests[c.algorithm] == c.digest:
-                    return c
-            actual += [f"{alg} {digest} (of the gunzipped payload)" for alg, digest in sorted(digests.items())]
-    raise ChecksumError(path, entry.describe_checksums(), "; ".join(actual))
+    accepted = entry.accepted_checksums
+    digests = {"file": _hash_stream(_read_file(path), {c.algorithm for c in accepted if c.of == "file"} | {"sha256"})}
+    broken = ""  # why the payload could not be hashed
+    for c in accepted:
+        if c.of == "gunzip" and "gunzip" not in digests:
+            try:
+                digests["gunzip"] = _hash_stream(
+                    _read_gunzip(path), {x.algorithm for x in accepted if x.of == "gunzip"}
+                )
+            except (OSError, EOFError, zlib.error) as err:
+                digests["gunzip"] = {}
+                broken = f"a payload that does not decompress ({type(err).__name__}: {err})"
+        if digests[c.of].get(c.algorithm) == c.digest:
+            return c
+    actual = [f"{alg} {digest} (of the file)" for alg, digest in sorted(digests["file"].items())]
+    actual += [
+        f"{alg} {digest} (of the gunzipped payload)" for alg, digest in sorted(digests.get("gunzip", {}).items())
+    ]
+    actual += [broken] if broken else []
+    raise ChecksumError(path, entry.describe_checksums(), "; ".join(actual), sha256=digests["file"]["sha256"])
 
 
 def _read_file(path: Path) -> Iterator[bytes]:
@@ -232,6 +280,29 @@ def _hash_stream(chunks: Iterator[bytes], algorithms: set[str]) -> dict[str, str
 
 
 # ----------------------------------------------------------------------------------------- locking
+def _prepare_cache(entry: FileEntry, target: Path) -> Path:
+    """Make ``target``'s folder and its lock file, and return the lock file's path.
+
+    Raises :class:`CacheNotWritableError` (not a bare ``OSError``) when the cache refuses.
+    """
+    # locks are kept apart, so that a dataset folder holds only verified files
+    lock_file = cache_dir() / ".locks" / f"{entry.dataset}--{entry.filename}.lock"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        lock_file.parent.mkdir(parents=True, exist_ok=True)
+        _probe_write(target.parent)  # where the .part file will go
+        os.close(os.open(lock_file, os.O_RDWR | os.O_CREAT, 0o644))
+    except OSError as err:
+        raise CacheNotWritableError.for_cache(entry, cache_dir(), err) from None
+    return lock_file
+
+
+def _probe_write(folder: Path) -> None:
+    """Raise ``OSError`` unless a file can be created in ``folder`` (an unnamed one, gone at once)."""
+    with tempfile.TemporaryFile(dir=folder):
+        pass
+
+
 @contextlib.contextmanager
 def _locked(lock_file: Path, what: str) -> Iterator[None]:
     """Hold an exclusive ``fcntl.flock`` on ``lock_file`` (a no-op where fcntl does not exist)."""
@@ -350,10 +421,15 @@ class FetchResult:
     checksum: Checksum
 
     def describe(self) -> str:
-        """Short: ``mirror /work/shared/data/x.gz (sha256 of the gunzipped payload verified)``."""
-        what = "" if self.checksum.of == "file" else " of the gunzipped payload"
-        how = f"{self.checksum.algorithm}{what} verified"
-        return f"{self.origin} {self.source} ({how})"
+        """Short: ``mirror /work/shared/data/x.gz, sha256 of the gunzipped payload ok``."""
+        return f"{self.origin} {self.source}, {checksum_verdict(self.checksum)}"
+
+
+def checksum_verdict(checksum: Checksum) -> str:
+    """Which checksum passed: ``sha256 ok``, ``sha256 of the gunzipped payload ok``, ``md5 ok (the only ...)``."""
+    what = "" if checksum.of == "file" else " of the gunzipped payload"
+    only = " (the only published checksum)" if checksum.algorithm == "md5" else ""  # see accepted_checksums
+    return f"{checksum.algorithm}{what} ok{only}"
 
 
 def _sources(entry: FileEntry, network: bool) -> Iterator[tuple[str, str, str, Path | None]]:
@@ -377,10 +453,8 @@ def fetch_result(entry: FileEntry | str, *, network: bool = True, progress: bool
     if target.is_file():  # fast path: no lock needed to read a file that is only ever replaced atomically
         with contextlib.suppress(ChecksumError, OSError):
             return FetchResult(target, "cache", str(target), verify(entry, target))
-    target.parent.mkdir(parents=True, exist_ok=True)
-    locks = cache_dir() / ".locks"  # kept apart, so that a dataset folder holds only verified files
-    locks.mkdir(parents=True, exist_ok=True)
-    with _locked(locks / f"{entry.dataset}--{entry.filename}.lock", entry.filename):
+    lock_file = _prepare_cache(entry, target)
+    with _locked(lock_file, entry.filename):
         if target.is_file():
             try:
                 return FetchResult(target, "cache", str(target), verify(entry, target))
@@ -410,58 +484,96 @@ def fetch(entry: FileEntry | str, *, network: bool = True, progress: bool = True
     """Return a verified local copy of a registry file (a key such as ``"mnist-test-images"`` or an entry).
 
     ``network=False`` tries only the cache and the mirror. Raises :class:`DataUnavailableError`
-    when no source works.
+    when no source works, and its subclass :class:`CacheNotWritableError` when the file is not in
+    the cache and the cache cannot be written.
     """
     return fetch_result(entry, network=network, progress=progress).path
 
 
 # ---------------------------------------------------------------------------------------- overview
 def cache_status(verify_files: bool = True) -> list[dict[str, object]]:
-    """One row per registry file: ``status`` is ``cached``, ``in mirror`` or ``missing``, with its ``path``.
+    """One row per registry file: can a load have it, and if not, why (for ``ptft doctor``).
 
-    A cached or mirrored copy counts only if it passes its checksum (``verify_files=False`` checks
-    existence only, which is faster for large files); a failing copy is reported in ``note``.
+    ``status`` is ``cached`` or ``in mirror`` when a load will find a good copy; otherwise it gives
+    the reasons, then the verdict after ``->``: ``not cached; mirror has no copy -> missing``,
+    ``not cached; mirror copy fails its checksum (sha256 ...) -> missing``, ``cached copy corrupt:
+    ...; the next load replaces it from the mirror -> in mirror``, ``not cached; mirror copy ok, but
+    cache folder not writable (...) -> unusable``. ``path`` is the copy a load would use (else the
+    cache path); ``note`` holds the full checksum details. ``verify_files=False`` checks existence
+    only, which is faster for large files. Nothing is created in the cache.
     """
     mirror = mirror_location()
-    rows: list[dict[str, object]] = []
-    for key in sorted(registry.FILES):
-        entry = registry.FILES[key]
-        target = cache_path(entry)
-        row: dict[str, object] = {
-            "key": key,
-            "dataset": entry.dataset,
-            "file": entry.filename,
-            "status": "missing",
-            "path": str(target),
-            "size": entry.size,
-            "note": "",
-        }
-        notes = []
-        if target.is_file():
-            if _passes(entry, target, verify_files):
-                row["status"] = "cached"
-                rows.append(row)
-                continue
-            notes.append("cached copy fails its checksum")
-        if isinstance(mirror, Path):
-            local = mirror / entry.mirror_filename
-            if local.is_file():
-                if _passes(entry, local, verify_files):
-                    row["status"], row["path"] = "in mirror", str(local)
-                else:
-                    notes.append(f"mirror copy {local} fails its checksum")
-        elif isinstance(mirror, str):
-            notes.append(f"mirror URL {mirror} not checked")
-        row["note"] = "; ".join(notes)
-        rows.append(row)
-    return rows
+    unwritable = _cache_write_problem()
+    return [_status_row(registry.FILES[key], mirror, unwritable, verify_files) for key in sorted(registry.FILES)]
 
 
-def _passes(entry: FileEntry, path: Path, verify_files: bool) -> bool:
+def _status_row(entry: FileEntry, mirror: Path | str | None, unwritable: str, verify_files: bool) -> dict[str, object]:
+    target = cache_path(entry)
+    row: dict[str, object] = {
+        "key": entry.key,
+        "dataset": entry.dataset,
+        "file": entry.filename,
+        "status": "cached",
+        "path": str(target),
+        "size": entry.size,
+        "note": "",
+    }
+    cached, cached_note = _copy_problem(entry, target, verify_files) if target.is_file() else ("absent", "")
+    if not cached:
+        return row
+    cached_reason = {"absent": "not cached"}.get(cached) or (
+        f"cached copy corrupt: {cached}" if cached.startswith("fails") else f"cached copy {cached}"
+    )
+    mirrored, mirror_note, local = _mirror_problem(entry, mirror, verify_files)
+    row["note"] = "; ".join(note for note in (cached_note, mirror_note) if note)
+    not_writable = f"cache folder not writable ({unwritable}; set PTFT_DATA to a writable folder)"
+    if local is not None and unwritable:
+        row["status"] = f"{cached_reason}; mirror copy ok, but {not_writable} -> unusable"
+    elif local is not None:
+        row["path"] = str(local)
+        replaced = "" if cached == "absent" else f"{cached_reason}; the next load replaces it from the mirror -> "
+        row["status"] = f"{replaced}in mirror"
+    else:
+        reasons = [cached_reason, mirrored] + ([not_writable] if unwritable else [])
+        row["status"] = "; ".join(reasons) + " -> missing"
+    return row
+
+
+def _mirror_problem(entry: FileEntry, mirror: Path | str | None, verify_files: bool) -> tuple[str, str, Path | None]:
+    """("", "", the copy) if the mirror folder has a good copy of ``entry``, else (why not, details, None)."""
+    if mirror is None:
+        return "no mirror set (PTFT_DATA_MIRROR)", "", None
+    if isinstance(mirror, str):
+        return f"mirror URL {mirror} not checked", "", None
+    local = mirror / entry.mirror_filename
+    if not local.is_file():
+        return "mirror has no copy", f"{local} not found", None
+    problem, note = _copy_problem(entry, local, verify_files)
+    return (f"mirror copy {problem}", note, None) if problem else ("", "", local)
+
+
+def _copy_problem(entry: FileEntry, path: Path, verify_files: bool) -> tuple[str, str]:
+    """("", "") if ``path`` passes its checksum (or is not checked), else (a short reason, the details)."""
     if not verify_files:
-        return True
+        return "", ""
     try:
         verify(entry, path)
-    except (ChecksumError, OSError):
-        return False
-    return True
+    except ChecksumError as err:
+        return f"fails its checksum (sha256 {err.sha256})", str(err)
+    except OSError as err:
+        return f"cannot be read ({type(err).__name__})", f"{path}: {err}"
+    return "", ""
+
+
+def _cache_write_problem() -> str:
+    """Why nothing can be written in the cache folder, or "" if something can; creates nothing that stays."""
+    existing = cache_dir()
+    while not existing.is_dir():  # the nearest folder that exists: the one a fetch would create folders in
+        if existing.exists() or existing.parent == existing:
+            return f"{_cache_origin()}: {existing} is not a folder"
+        existing = existing.parent
+    try:
+        _probe_write(existing)
+    except OSError as err:
+        return f"{_cache_origin()}: {type(err).__name__}: {err}"
+    return ""

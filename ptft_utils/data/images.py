@@ -105,7 +105,8 @@ def load_mnist(split: str = "test") -> ImageData:
     """MNIST ``split`` ("train": 60,000, "test": 10,000) as ``float32 (N, 28, 28)`` in [0, 1], labels 0..9.
 
     From the cache, ``PTFT_DATA_MIRROR`` or a download (checksums verified). Raises
-    :class:`DataUnavailableError` if none works. The shared mirror holds only the test files.
+    :class:`DataUnavailableError` if none works (its subclass ``CacheNotWritableError`` when the
+    cache, ``PTFT_DATA``, cannot be written). The shared mirror holds only the test files.
     """
     return _load_idx_pair("mnist", split, "MNIST")
 
@@ -139,7 +140,7 @@ def load_images(dataset: str = "auto", split: str = "test") -> ImageData:
         return load_digits28()
     try:
         data = load_mnist(split)
-    except DataUnavailableError as err:
+    except DataUnavailableError as err:  # an unwritable cache included (CacheNotWritableError)
         digits = load_digits28()
         reason = short_error(err)
         digits.provenance = f"stand-in for MNIST {split} (unavailable: {reason}) -> {digits.provenance}"

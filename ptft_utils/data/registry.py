@@ -8,9 +8,10 @@ in :mod:`ptft_utils.data` turn the files into arrays and texts.
 Checksums come from the publisher or a widely used loader, and each one says where it comes from:
 
 - MNIST: the official gzip MD5s (torchvision's ``MNIST.resources``); the gzip SHA-256s listed by
-  tensorflow-datasets (``url_checksums/mnist.txt``); and, for the test files, the SHA-256 of the
+  tensorflow-datasets (``url_checksums/mnist.txt``; torchvision's prototype MNIST pairs the same
+  values with yann.lecun.com's URLs); and, for the test files, the SHA-256 of the
   *decompressed* payload (``shared/data/README.md``), because copies re-compressed elsewhere have
-  other gzip headers but the same bytes inside. Any one match accepts the file.
+  other gzip headers but the same bytes inside. Either SHA-256 accepts the file.
 - Fashion-MNIST: torchvision's MD5s and tensorflow-datasets' SHA-256s.
 - Sentence polarity v1.0: the SHA-256 of ``rt-polaritydata.tar.gz`` in Hugging Face
   ``datasets/rotten_tomatoes/dataset_infos.json``; for the flat UTF-8 copies (``rt-polarity.pos``,
@@ -19,6 +20,16 @@ Checksums come from the publisher or a widely used loader, and each one says whe
 - Tiny Shakespeare: tensorflow-datasets ``tiny_shakespeare/checksums.tsv``.
 - IMDb (aclImdb v1): tensorflow-datasets ``imdb_reviews/checksums.tsv`` (SHA-256) and the MD5
   used by PaddlePaddle's and torchtext's loaders.
+
+Which checksum accepts a file (:attr:`FileEntry.accepted_checksums`): SHA-256 first (of the file,
+then of the gunzipped payload), then SHA-1; an MD5 only where it is the entry's only published
+kind of checksum. Every entry here lists a SHA-256, so today no file is accepted on an MD5 alone;
+the MD5s stay listed for anyone checking by hand (the official MNIST and Fashion-MNIST gzip files
+are the very bytes their SHA-256s pin, as other loaders agree), never as a way in.
+
+Download URLs are ``https`` wherever the publisher serves the file over it: MNIST from
+``https://yann.lecun.com`` (which now often answers 403, hence the mirrors after it), Fashion-MNIST
+from its publisher's GitHub repository.
 
 No entry exists without a checksum (:func:`register` refuses one). Tests may :func:`register`
 temporary entries that point at a loopback server.
@@ -30,6 +41,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 HASH_ALGORITHMS = ("md5", "sha1", "sha256")
+STRENGTH = {"sha256": 2, "sha1": 1, "md5": 0}  # the order in which checksums are preferred
 HASH_SCOPES = ("file", "gunzip")
 
 
@@ -83,8 +95,16 @@ class FileEntry:
         """The file's name in a flat mirror folder."""
         return self.mirror_name or self.filename
 
+    @property
+    def accepted_checksums(self) -> tuple[Checksum, ...]:
+        """The checksums that may accept a file, strongest first; an MD5 only if nothing stronger is listed."""
+        strong = [c for c in self.checksums if c.algorithm != "md5"]
+        ranked = sorted(strong or self.checksums, key=lambda c: (-STRENGTH[c.algorithm], c.of != "file"))
+        return tuple(ranked)
+
     def describe_checksums(self) -> str:
-        return " or ".join(c.describe() for c in self.checksums)
+        """The accepted checksums, for "it must match ..." in error messages."""
+        return " or ".join(c.describe() for c in self.accepted_checksums)
 
 
 @dataclass(frozen=True)
@@ -158,7 +178,7 @@ _TV = "torchvision MNIST.resources"
 _TFDS = "tensorflow-datasets url_checksums"
 _SHARED = "shared/data/README.md"
 _MNIST_URLS = (
-    "http://yann.lecun.com/exdb/mnist/{f}",
+    "https://yann.lecun.com/exdb/mnist/{f}",  # the publisher, over https; often 403 since 2024
     "https://ossci-datasets.s3.amazonaws.com/mnist/{f}",
     "https://storage.googleapis.com/cvdf-datasets/mnist/{f}",
 )
@@ -214,15 +234,17 @@ _add_dataset(
     "@article{lecun1998gradient, title={Gradient-based learning applied to document recognition}, "
     "author={LeCun, Yann and Bottou, L{\\'e}on and Bengio, Yoshua and Haffner, Patrick}, "
     "journal={Proceedings of the IEEE}, volume={86}, number={11}, pages={2278--2324}, year={1998}}",
-    "http://yann.lecun.com/exdb/mnist/",
+    "https://yann.lecun.com/exdb/mnist/",
     _mnist_files(),
 )
 
 # ------------------------------------------------------------------------------------- Fashion-MNIST
 _FASHION_URLS = (
-    "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/{f}",
-    "https://ossci-datasets.s3.amazonaws.com/fashion-mnist/{f}",
+    # The publisher's own https copy: its repository's data/fashion/ (same bytes as its direct
+    # links). Those direct links, http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/, are
+    # plain http only (S3 website endpoints do not serve https), so they are not listed.
     "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/data/fashion/{f}",
+    "https://ossci-datasets.s3.amazonaws.com/fashion-mnist/{f}",
 )
 _FASHION = (
     (

@@ -16,6 +16,7 @@ from ptft_utils.data import registry
 from ptft_utils.data.corpora import decode_legacy, gensim_provenance, shipped_path
 from ptft_utils.data.datasets import TextData, announce, short_error
 from ptft_utils.data.download import (
+    CacheNotWritableError,
     DataUnavailableError,
     cache_path,
     fetch_result,
@@ -62,6 +63,8 @@ def _load_polarity_real() -> TextData:
         try:
             pos_got = fetch_result("polarity-utf8-pos", network=network)
             neg_got = fetch_result("polarity-utf8-neg", network=network)
+        except CacheNotWritableError:
+            raise  # no other file or pass can help: the cache is the problem
         except DataUnavailableError as err:
             errors.append(err)
         else:
@@ -74,6 +77,8 @@ def _load_polarity_real() -> TextData:
             )
         try:
             tar_got = fetch_result("polarity-tarball", network=network)
+        except CacheNotWritableError:
+            raise
         except DataUnavailableError as err:
             errors.append(err)
         else:
@@ -122,13 +127,12 @@ def load_polarity(dataset: str = "auto") -> TextData:
     if dataset == "auto":
         try:
             data = _load_polarity_real()
-        except DataUnavailableError as err:
+        except DataUnavailableError as err:  # an unwritable cache included (CacheNotWritableError)
             shipped = load_polarity("shipped")
-            shipped.provenance = (
-                f"stand-in for sentence polarity (unavailable: {short_error(err)}) -> {shipped.provenance}"
-            )
+            reason = short_error(err)
+            shipped.provenance = f"stand-in for sentence polarity (unavailable: {reason}) -> {shipped.provenance}"
             announce(
-                f"dataset='auto': the sentence polarity dataset is not available here; "
+                f"dataset='auto': the sentence polarity dataset is not available here ({reason}); "
                 f"using gensim's shipped {len(shipped)} sentences."
             )
             return shipped

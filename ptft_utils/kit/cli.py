@@ -8,8 +8,11 @@
     ptft book [--profile P] [--device D]        execute every chapter, build _build/html
     ptft doctor                                 versions, CPU/GPU, data cache
 
-Exit status: 0 success, 1 a notebook or check failed, 2 bad usage (unknown parameter name,
-bad value of a common parameter, unknown notebook).
+Exit status: 0 success; 1 a notebook or check failed (``verify``: also any record that cannot be
+read); 2 bad usage, before anything ran (unknown notebook or parameter name, bad value of a common
+parameter, ``--out`` or ``output_dir`` not a writable folder, the folder locked by another run, a
+folder to read that does not exist); 130 interrupted (Ctrl-C). ``results`` and ``verify`` name each
+``metrics.json`` they cannot read on stderr and go on with the others.
 """
 
 from __future__ import annotations
@@ -21,11 +24,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ptft_utils.kit import runner
+from ptft_utils.kit import results, runner
 from ptft_utils.kit.params import DEVICES, PROFILE_NAMES, ParameterError
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports a command stopped by Ctrl-C
 
 
 def _parameters(args: argparse.Namespace) -> dict[str, Any]:
@@ -51,17 +55,10 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     try:
         notebook = runner.find_notebook(args.notebook)
-    except FileNotFoundError as exc:
+        result = runner.run_notebook(notebook, args.out, _parameters(args), progress=not args.quiet)
+    except (FileNotFoundError, ValueError, runner.RunRefused) as exc:  # ValueError: ParameterError, not a notebook
         print(f"ptft run: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    params = _parameters(args)
-    try:
-        runner.check_parameters(notebook, params)
-    except ParameterError as exc:
-        print(f"ptft run: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        result = runner.run_notebook(notebook, args.out, params, progress=not args.quiet)
     except runner.NotebookFailed as exc:
         print(f"ptft run: FAILED\n{exc}", file=sys.stderr)
         return EXIT_FAILED
@@ -78,7 +75,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
         for notebook in notebooks:
             runner.check_parameters(notebook, params)
         runner.run_all(notebooks, args.out, params, progress=not args.quiet)
-    except ParameterError as exc:
+    except (ParameterError, runner.RunRefused) as exc:
         print(f"ptft run-all: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except runner.NotebookFailed as exc:
@@ -87,35 +84,47 @@ def cmd_run_all(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_results(args: argparse.Namespace) -> int:
-    from ptft_utils.kit.results import find_runs, load_run, load_runs
-
+def _read_records(command: str, dirs: Sequence[str]) -> tuple[list[dict[str, Any]], list[results.BadRecord]] | None:
+    """The records under ``dirs`` and the unreadable ones (named on stderr); None, said why, if a path is missing."""
     try:
-        if args.claims:
-            import pandas as pd
-
-            columns = ["notebook", "profile", "status", "claim", "expected", "holds", "test", "declared_at",
-                       "evaluated_at"]  # fmt: skip
-            rows = []
-            for path in find_runs(args.dirs):
-                record = load_run(path)
-                for claim in record["claims"]:
-                    rows.append({"notebook": record["notebook"], "profile": record["profile"],
-                                 "status": record["status"] or "no status", "claim": claim["id"],
-                                 **{name: claim[name] for name in columns[4:]}})  # fmt: skip
-            table = pd.DataFrame(rows, columns=columns)
-            table[["declared_at", "evaluated_at"]] = table[["declared_at", "evaluated_at"]].astype("Int64")
-            table["test"] = table["test"].fillna("")
-        else:
-            table = load_runs(args.dirs)
+        records, bad = results.read_runs(dirs)
     except FileNotFoundError as exc:
-        print(f"ptft results: {exc}", file=sys.stderr)
+        print(f"ptft {command}: {exc}", file=sys.stderr)
+        return None
+    for problem in bad:
+        print(f"ptft {command}: warning: skipped {problem}", file=sys.stderr)
+    if not records:
+        found = "no readable metrics.json" if bad else "no metrics.json found"
+        print(f"ptft {command}: {found} under " + " ".join(dirs), file=sys.stderr)
+    return records, bad
+
+
+def _claims_table(records: list[dict[str, Any]]):  # -> pandas.DataFrame
+    import pandas as pd
+
+    columns = ["notebook", "profile", "status", "claim", "expected", "holds", "test", "declared_at", "evaluated_at"]
+    rows = [
+        {"notebook": record["notebook"], "profile": record["profile"], "status": record["status"] or "no status",
+         "claim": claim["id"], **{name: claim[name] for name in columns[4:]}}
+        for record in records
+        for claim in record["claims"]
+    ]  # fmt: skip
+    table = pd.DataFrame(rows, columns=columns)
+    table[["declared_at", "evaluated_at"]] = table[["declared_at", "evaluated_at"]].astype("Int64")
+    table["test"] = table["test"].fillna("")
+    return table
+
+
+def cmd_results(args: argparse.Namespace) -> int:
+    read = _read_records("results", args.dirs)
+    if read is None:
         return EXIT_USAGE
-    except ValueError as exc:
-        print(f"ptft results: {exc}", file=sys.stderr)
+    records, _ = read  # the unreadable ones are named on stderr; the table shows the rest
+    if not records:
         return EXIT_FAILED
+    table = _claims_table(records) if args.claims else results.runs_table(records)
     if table.empty:
-        print("ptft results: no metrics.json found under " + " ".join(args.dirs), file=sys.stderr)
+        print("ptft results: no claims recorded under " + " ".join(args.dirs), file=sys.stderr)
         return EXIT_FAILED
     if args.format == "csv":
         table.to_csv(sys.stdout, index=False)
@@ -132,67 +141,63 @@ def _has_tabulate() -> bool:
     return True
 
 
+VERDICTS = [results.FAILURE, results.DEFECT, results.AGREES, results.FINDING]  # worst first
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check every run against what the text asserts; exit 1 on a failure, a defect or an unfinished record.
+    """Check every run against what the text asserts; exit 1 on a failure, a defect, an unfinished or unreadable record.
 
     One block per record, one line per claim, worst first: ``FAIL`` (the run contradicts an
     asserted claim, or the record is not complete), ``DEFECT`` (an asserted claim not declared
     with ``rec.expect`` before the metrics it rests on, or never checked), ``ok`` (asserted and
-    agreed), ``finding`` (reported by the text whichever way it comes out).
+    agreed), ``finding`` (reported by the text whichever way it comes out). A record that cannot be
+    read is named on stderr, skipped, and fails the verification.
     """
-    from ptft_utils.kit import results
-
-    try:
-        paths = results.find_runs(args.dirs)
-    except FileNotFoundError as exc:
-        print(f"ptft verify: {exc}", file=sys.stderr)
+    read = _read_records("verify", args.dirs)
+    if read is None:
         return EXIT_USAGE
-    if not paths:
-        print("ptft verify: no metrics.json found under " + " ".join(args.dirs), file=sys.stderr)
+    records, bad = read
+    if not records and not bad:
         return EXIT_FAILED
-    order = [results.FAILURE, results.DEFECT, results.AGREES, results.FINDING]
-    counts = dict.fromkeys(order, 0)
-    unfinished: list[str] = []
-    for path in paths:
-        folder = path.parent
-        try:
-            record = results.load_run(path)
-        except ValueError as exc:  # unreadable JSON or another schema
-            unfinished.append(str(folder))
-            print(f"== {folder}\n  {results.FAILURE:<8} cannot read the record: {exc}")
-            continue
-        status = record["status"] or "no status"
-        print(f"== {record['notebook']} ({record['profile']}, {status})  {folder}")
-        problem = results.record_problem(record)
-        if problem is not None:
-            unfinished.append(str(folder))
-            print(f"  {results.FAILURE:<8} {folder}: {problem}")
-            continue
-        if not record["claims"]:
-            print("  (no claims)")
-        reviewed = [(*results.review_claim(c, record["metric_order"]), c) for c in record["claims"]]
-        width = max((len(c["id"]) for c in record["claims"]), default=0)
-        for verdict, reason, claim in sorted(reviewed, key=lambda item: order.index(item[0])):
-            counts[verdict] += 1
-            print(f'  {verdict:<8} {claim["id"]:<{width}}  {reason}. "{claim["statement"]}"')
+    counts = dict.fromkeys(VERDICTS, 0)
+    unfinished = [str(Path(record["_path"]).parent) for record in records if not _verify_record(record, counts)]
     failed, defects, agree = counts[results.FAILURE], counts[results.DEFECT], counts[results.AGREES]
     print(
-        f"\n{len(paths)} record(s), {len(unfinished)} not complete; {agree} of {failed + defects + agree} claims "
-        f"the text asserts agree with the runs ({failed} contradicted, {defects} defective); "
-        f"{counts[results.FINDING]} further findings reported"
+        f"\n{len(records) + len(bad)} record(s), {len(unfinished)} not complete, {len(bad)} unreadable; "
+        f"{agree} of {failed + defects + agree} claims the text asserts agree with the runs "
+        f"({failed} contradicted, {defects} defective); {counts[results.FINDING]} further findings reported"
     )
-    if not unfinished and not sum(counts.values()):
+    if not unfinished and not bad and not sum(counts.values()):
         print("ptft verify: no claims found under " + " ".join(args.dirs), file=sys.stderr)
         return EXIT_FAILED
-    if unfinished or failed or defects:
+    if unfinished or bad or failed or defects:
         folders = "".join(f"\n  not complete: {folder}" for folder in unfinished)
+        folders += "".join(f"\n  unreadable: {problem.path}" for problem in bad)
         print(
             f"ptft verify: FAILED: {failed} claim(s) contradicted, {defects} defect(s), "
-            f"{len(unfinished)} record(s) not complete{folders}",
+            f"{len(unfinished)} record(s) not complete, {len(bad)} unreadable{folders}",
             file=sys.stderr,
         )
         return EXIT_FAILED
     return 0
+
+
+def _verify_record(record: dict[str, Any], counts: dict[str, int]) -> bool:
+    """Print one record's block, add its claims' verdicts to ``counts``; False if it is not complete."""
+    folder = Path(record["_path"]).parent
+    print(f"== {record['notebook']} ({record['profile']}, {record['status'] or 'no status'})  {folder}")
+    problem = results.record_problem(record)
+    if problem is not None:
+        print(f"  {results.FAILURE:<8} {folder}: {problem}")
+        return False
+    if not record["claims"]:
+        print("  (no claims)")
+    reviewed = [(*results.review_claim(c, record["metric_order"]), c) for c in record["claims"]]
+    width = max((len(c["id"]) for c in record["claims"]), default=0)
+    for verdict, reason, claim in sorted(reviewed, key=lambda item: VERDICTS.index(item[0])):
+        counts[verdict] += 1
+        print(f'  {verdict:<8} {claim["id"]:<{width}}  {reason}. "{claim["statement"]}"')
+    return True
 
 
 def cmd_book(args: argparse.Namespace) -> int:
@@ -204,7 +209,7 @@ def cmd_book(args: argparse.Namespace) -> int:
                 runner.check_parameters(notebook, params)
             runner.run_all(runner.toc_notebooks(), executed, params, progress=not args.quiet)
         html = runner.build_book(executed)
-    except ParameterError as exc:
+    except (ParameterError, runner.RunRefused) as exc:
         print(f"ptft book: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except (runner.NotebookFailed, RuntimeError, FileNotFoundError) as exc:
@@ -256,7 +261,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("list", help="chapters and their parameters").set_defaults(func=cmd_list)
     run = sub.add_parser("run", help="execute one notebook with papermill")
-    run.add_argument("notebook", help="path, name (01_concepts) or number (01)")
+    run.add_argument("notebook", help="chapter number (04) or name (04_cnn_transfer), found in notebooks/; or a path")
     common(run)
     run.set_defaults(func=cmd_run)
     run_all = sub.add_parser("run-all", help="execute every chapter")
@@ -284,7 +289,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if getattr(args, "out", None) and args.command == "book" and not args.executed:
         args.executed = args.out
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt as exc:  # one line, not a traceback per thread and per kernel
+        what = str(exc) if isinstance(exc, runner.Interrupted) else "interrupted"
+        print(f"ptft {args.command}: {what}", file=sys.stderr)
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

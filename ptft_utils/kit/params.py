@@ -11,18 +11,30 @@ chapter's profile table". The table lives in the notebook, where the reader sees
     }
     cfg = resolve(globals(), PROFILES)
 
-Each knob's type and range are inferred from its value in the ``default`` column (an ``int`` must
-be >= 1, a ``float`` > 0, a list non-empty with elements of one type) unless a :class:`Knob`
-says otherwise. Any bad value raises one :class:`ParameterError` that names the parameter, the
-value given, and what is allowed; the same check runs whether the notebook is executed by
-papermill, by ``ptft run`` or by hand.
+What is enforced, on given values and on the table's own values alike:
 
-This module does not know about notebooks or kernels; ``runner`` uses it to check names before a
-kernel starts.
+- every number is bounded on both sides: a knob's type and range are inferred from its value in
+  the ``default`` column unless a :class:`Knob` says otherwise; an ``int`` must be between 1 and
+  :data:`INT_MAXIMUM` (10**7), a ``float`` finite, > 0 and <= :data:`FLOAT_MAXIMUM` (1e6). A
+  ``Knob`` that sets no ``maximum`` gets the same default ceiling, and one that sets no
+  ``minimum`` the same ceiling negated;
+- ``seed`` is an integer between 0 and 2**32 - 1 (what NumPy accepts), ``profile`` and
+  ``device`` are one of their names, ``output_dir`` a non-empty string;
+- a list holds 1 to :data:`LIST_MAX_ITEMS` (1000) items of one kind, each bounded as above;
+- inside a Jupyter kernel, the names papermill injected (its cell starting ``# Parameters``, read
+  back from IPython's input history ``In``) must be parameters of the chapter: papermill itself
+  only warns about a misspelled ``-p seedz 7`` and runs on the defaults.
+
+Any bad value or name raises one :class:`ParameterError` that names the parameter, the value
+given, and what is allowed; the same check runs whether the notebook is executed by papermill,
+by ``ptft run`` or by hand.
+
+This module does not start kernels; ``runner`` uses it to check names before a kernel starts.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -32,6 +44,31 @@ PROFILE_NAMES = ("smoke", "default", "full")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 COMMON = ("profile", "device", "seed", "output_dir")
 
+INT_MAXIMUM = 10**7
+"""Largest integer a knob takes unless its :class:`Knob` sets ``maximum``."""
+FLOAT_MAXIMUM = 1e6
+"""Largest number a float knob takes unless its :class:`Knob` sets ``maximum``."""
+SEED_MAXIMUM = 2**32 - 1
+"""Largest seed: NumPy's generators take seeds in 0 .. 2**32 - 1."""
+LIST_MAX_ITEMS = 1000
+"""Most items a list knob holds unless its :class:`Knob` sets ``max_items``."""
+
+INJECTED_HEADER = "# Parameters"
+"""The first line of the cell papermill injects (its default ``comment``)."""
+PAPERMILL_NAMES = ("PAPERMILL_INPUT_PATH", "PAPERMILL_OUTPUT_PATH")
+"""Names papermill itself injects with ``--inject-paths``; always allowed."""
+
+_KINDS = (int, float, str, bool, list)
+
+
+def _shown(value: Any, limit: int = 120) -> str:
+    """``repr(value)``, cut to ``limit`` characters; never raises (huge ints, deep nesting)."""
+    try:
+        text = repr(value)
+    except (ValueError, RecursionError):  # more than 4300 digits, or nested too deep
+        text = f"<{type(value).__name__} too large to show>"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
 
 class ParameterError(ValueError):
     """A notebook parameter has a value that is not allowed."""
@@ -40,7 +77,7 @@ class ParameterError(ValueError):
         self.name = name
         self.value = value
         self.allowed = allowed
-        super().__init__(message or f"parameter {name!r} = {value!r} is not allowed; expected {allowed}")
+        super().__init__(message or f"parameter {name!r} = {_shown(value)} is not allowed; expected {allowed}")
 
 
 @dataclass(frozen=True)
@@ -48,9 +85,12 @@ class Knob:
     """What a parameter may hold.
 
     ``kind`` is one of ``int``, ``float``, ``str``, ``bool`` or ``list``; for lists ``element``
-    is the kind of each item. ``minimum``/``maximum`` bound numbers (and list items);
-    ``exclusive_minimum`` makes the lower bound strict. ``choices`` restricts strings.
+    is the kind of each item (``float`` when not given). ``minimum``/``maximum`` bound numbers
+    (and list items); left out, they default to ``-ceiling``/``ceiling`` with the ceiling
+    :data:`INT_MAXIMUM` for integers and :data:`FLOAT_MAXIMUM` for floats, so every number is
+    bounded. ``exclusive_minimum`` makes the lower bound strict. ``choices`` restricts strings.
     ``nullable`` lets ``None`` through after resolution (for knobs whose "off" value is None).
+    ``max_items`` caps the length of a list.
     """
 
     kind: type
@@ -60,41 +100,70 @@ class Knob:
     choices: tuple[Any, ...] | None = None
     element: type | None = None
     nullable: bool = False
+    max_items: int = LIST_MAX_ITEMS
+
+    def __post_init__(self) -> None:
+        if self.kind not in _KINDS or (self.element is not None and self.element not in _KINDS):
+            raise TypeError(f"a Knob's kind and element must be among {[k.__name__ for k in _KINDS]}")
+        for bound in (self.minimum, self.maximum):
+            if bound is not None and not math.isfinite(bound):
+                raise ValueError(f"a Knob's bounds must be finite numbers, got {bound!r}")
+        lower, upper = self.bounds()
+        if lower > upper or self.max_items < 1:
+            raise ValueError(f"{self} allows no value: bounds {lower}..{upper}, max_items {self.max_items}")
+
+    def bounds(self) -> tuple[float, float]:
+        """The lower and upper bound numbers are checked against: the knob's own or the defaults."""
+        kind = (self.element or float) if self.kind is list else self.kind
+        ceiling = INT_MAXIMUM if kind is int else FLOAT_MAXIMUM
+        lower = -ceiling if self.minimum is None else self.minimum
+        upper = ceiling if self.maximum is None else self.maximum
+        return lower, upper
+
+    def item(self) -> Knob:
+        """The rule for each item of a list knob."""
+        return Knob(self.element or float, self.minimum, self.maximum, self.exclusive_minimum)
 
     def describe(self) -> str:
         if self.choices is not None:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         if self.kind is list:
-            inner = Knob(self.element or float, self.minimum, self.maximum, self.exclusive_minimum)
-            text = f"a non-empty list of {inner.describe()}"
+            text = f"a list of 1 to {self.max_items} items, each {self.item().describe()}"
         else:
             text = {int: "an integer", float: "a number", str: "a string", bool: "True or False"}[self.kind]
             if self.kind in (int, float):
-                text += _range_text(self.minimum, self.maximum, self.exclusive_minimum)
+                text += _range_text(*self.bounds(), self.exclusive_minimum)
         if self.nullable:
             text += " (or None)"
         return text
 
 
-def _range_text(minimum: float | None, maximum: float | None, exclusive: bool) -> str:
-    parts = []
-    if minimum is not None:
-        parts.append(f"{'>' if exclusive else '>='} {minimum:g}")
-    if maximum is not None:
-        parts.append(f"<= {maximum:g}")
-    return (" " + " and ".join(parts)) if parts else ""
+def _number_text(number: float) -> str:
+    """``10000000`` rather than ``1e+07``; ``0.05`` and ``3e-05`` as ``:g`` writes them."""
+    if isinstance(number, int) or (number.is_integer() and abs(number) < 1e16):
+        return str(int(number))
+    return f"{number:g}"
+
+
+def _range_text(minimum: float, maximum: float, exclusive: bool) -> str:
+    if exclusive:
+        return f" > {_number_text(minimum)} and <= {_number_text(maximum)}"
+    return f" between {_number_text(minimum)} and {_number_text(maximum)}"
 
 
 COMMON_KNOBS: dict[str, Knob] = {
     "profile": Knob(str, choices=PROFILE_NAMES),
     "device": Knob(str, choices=DEVICES),
-    "seed": Knob(int, minimum=0),
+    "seed": Knob(int, minimum=0, maximum=SEED_MAXIMUM),
     "output_dir": Knob(str),
 }
 
 
 def infer_knob(value: Any) -> Knob:
-    """The default rule for a profile-table value: counts >= 1, rates > 0, lists non-empty."""
+    """The default rule for a profile-table value: counts >= 1, rates > 0, lists non-empty.
+
+    Numbers get the default ceilings (:data:`INT_MAXIMUM`, :data:`FLOAT_MAXIMUM`).
+    """
     if isinstance(value, bool):
         return Knob(bool)
     if isinstance(value, int):
@@ -116,28 +185,33 @@ def validate(name: str, value: Any, knob: Knob) -> Any:
             return None
         raise ParameterError(name, value, knob.describe())
     if knob.kind is list:
-        if not isinstance(value, (list, tuple)) or len(value) == 0:
-            raise ParameterError(name, value, knob.describe())
-        item_knob = Knob(knob.element or float, knob.minimum, knob.maximum, knob.exclusive_minimum)
-        try:
-            return [validate(name, item, item_knob) for item in value]
-        except ParameterError:
-            raise ParameterError(name, value, knob.describe()) from None
+        return _validate_list(name, value, knob)
     converted = _convert(value, knob.kind)
     if converted is _INVALID:
         raise ParameterError(name, value, knob.describe())
     if knob.choices is not None and converted not in knob.choices:
         raise ParameterError(name, value, knob.describe())
-    if knob.kind in (int, float):
-        too_low = knob.minimum is not None and (
-            converted <= knob.minimum if knob.exclusive_minimum else converted < knob.minimum
-        )
-        too_high = knob.maximum is not None and converted > knob.maximum
-        if too_low or too_high:
-            raise ParameterError(name, value, knob.describe())
+    if knob.kind in (int, float) and not _within(converted, knob):
+        raise ParameterError(name, value, knob.describe())
     if knob.kind is str and not converted:
         raise ParameterError(name, value, "a non-empty string")
     return converted
+
+
+def _validate_list(name: str, value: Any, knob: Knob) -> list[Any]:
+    if not isinstance(value, (list, tuple)) or not 1 <= len(value) <= knob.max_items:
+        raise ParameterError(name, value, knob.describe())
+    item_knob = knob.item()
+    try:
+        return [validate(name, item, item_knob) for item in value]
+    except ParameterError:
+        raise ParameterError(name, value, knob.describe()) from None
+
+
+def _within(number: float, knob: Knob) -> bool:
+    lower, upper = knob.bounds()
+    above_lower = number > lower if knob.exclusive_minimum else number >= lower
+    return above_lower and number <= upper
 
 
 _INVALID = object()
@@ -157,7 +231,11 @@ def _convert(value: Any, kind: type) -> Any:
     if kind is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             return _INVALID
-        return float(value) if math.isfinite(value) else _INVALID
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond the float range
+            return _INVALID
+        return number if math.isfinite(number) else _INVALID
     if kind is str:
         return value if isinstance(value, str) else _INVALID
     raise TypeError(f"unsupported knob kind {kind!r}")
@@ -228,7 +306,8 @@ def resolve(
 
     ``namespace`` is where the parameters cell left its values (``globals()`` in a notebook,
     or any dict). A knob left at ``None`` takes the profile's value; a given value overrides it.
-    Every value, given or from the table, is validated.
+    Every value, given or from the table, is validated; inside a kernel, so are the names
+    papermill injected (see :func:`check_injected_names`).
     """
     names = check_profiles(profiles)
     knobs = dict(knobs or {})
@@ -238,6 +317,7 @@ def resolve(
     missing = [n for n in (*COMMON, *names) if n not in namespace]
     if missing:
         raise ValueError(f"the parameters cell does not define {missing}; it must define every profile knob")
+    check_injected_names(namespace, (*COMMON, *names))
 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -256,15 +336,63 @@ def resolve(
     return Params(values, sources)
 
 
+def injected_names(namespace: Mapping[str, Any]) -> list[str]:
+    """The names assigned in the cell papermill injected, or ``[]`` outside a kernel.
+
+    Inside IPython, ``In`` (also ``_ih``) lists the source of every executed cell; papermill's
+    cell is the last one whose first line is ``# Parameters``. Only that cell is read, and only
+    its top-level ``name = value`` lines count; nothing is executed.
+    """
+    history = namespace.get("In", namespace.get("_ih"))
+    if not isinstance(history, (list, tuple)):
+        return []
+    for source in reversed(history):
+        if isinstance(source, str) and source.lstrip().partition("\n")[0].rstrip() == INJECTED_HEADER:
+            return _assigned_names(source)
+    return []
+
+
+def _assigned_names(source: str) -> list[str]:
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):  # not Python; the kernel would not have run it
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, (ast.AnnAssign, ast.AugAssign)):
+            targets = [node.target]
+        else:
+            continue
+        names += [t.id for t in targets if isinstance(t, ast.Name) and t.id not in names]
+    return names
+
+
+def check_injected_names(namespace: Mapping[str, Any], known: Iterable[str]) -> None:
+    """Refuse names papermill injected that are not in ``known``, as ``ptft run`` does before a kernel starts.
+
+    Papermill only warns when ``-p seedz 7`` names no parameter and then runs on the defaults;
+    this makes the chapter's setup cell fail instead. ``PAPERMILL_INPUT_PATH`` and
+    ``PAPERMILL_OUTPUT_PATH`` (papermill's ``--inject-paths``) are always allowed.
+    """
+    check_names([n for n in injected_names(namespace) if n not in PAPERMILL_NAMES], known)
+
+
 def check_names(given: Iterable[str], known: Iterable[str]) -> None:
-    """Raise :class:`ParameterError` for the first name in ``given`` that is not in ``known``."""
+    """Raise one :class:`ParameterError` naming every name in ``given`` that is not in ``known``.
+
+    The error's ``name`` is the first unknown name; its message lists them all and the known ones.
+    """
     known = list(known)
-    for name in given:
-        if name not in known:
-            allowed = ", ".join(known)
-            raise ParameterError(
-                name, None, allowed, f"unknown parameter {name!r}; the notebook's parameters are: {allowed}"
-            )
+    unknown = [name for name in given if name not in known]
+    if unknown:
+        allowed = ", ".join(known)
+        listed = ", ".join(repr(name) for name in unknown)
+        noun = "parameter" if len(unknown) == 1 else "parameters"
+        raise ParameterError(
+            unknown[0], None, allowed, f"unknown {noun} {listed}; the notebook's parameters are: {allowed}"
+        )
 
 
 def profile_table(profiles: Mapping[str, Mapping[str, Any]]):  # -> pandas.DataFrame

@@ -7,11 +7,15 @@ Tests, ``ptft verify`` and the book all read that file, so prose, checks and fig
 set of numbers. This module does not compute statistics (that is ``ptft_utils.eval``) and does not
 run notebooks (that is ``ptft_utils.kit.runner``).
 
-**Status.** Creating a Recorder writes ``metrics.json`` at once with ``"status": "running"``,
-replacing (atomically) any record already in that folder; :meth:`Recorder.save` writes
-``"status": "complete"``. A run that fails or is killed therefore leaves a ``running`` record,
-never the previous run's complete one, and ``ptft verify`` refuses every record that is not
-``complete``.
+**Status.** Every record is ``running``, ``complete`` or ``failed``. Creating a Recorder writes
+``metrics.json`` at once with ``"status": "running"``, replacing (atomically) any record already in
+that folder, and fails there and then, naming ``output_dir``, when the folder cannot be written;
+:meth:`Recorder.save` writes ``"status": "complete"``; :meth:`Recorder.fail` (and ``ptft run``,
+through :func:`mark_failed`, when a cell raises or the run is interrupted) writes
+``"status": "failed"`` with a one-line ``"error"``. A run that is killed leaves a ``running``
+record, never the previous run's complete one, and ``ptft verify`` refuses every record that is
+not ``complete``. A record that cannot be read (truncated, not JSON, another schema, keys missing)
+raises :class:`BadRecord`, which names the file.
 
 **Order.** Every :meth:`~Recorder.metric`, :meth:`~Recorder.expect`, :meth:`~Recorder.check` (and
 the older :meth:`~Recorder.claim`) takes the next number of one increasing sequence. A claim keeps
@@ -20,11 +24,12 @@ the record itself shows whether the claim was declared before the numbers that d
 
 Schema (``SCHEMA_VERSION`` 2)::
 
-    {"schema": 2, "notebook": "04_cnn_transfer", "status": "complete",   # or "running"
+    {"schema": 2, "notebook": "04_cnn_transfer", "status": "complete",   # or "running", "failed"
      "profile": "default", "parameters": {...}, "data": {"digits": "shipped: ..."},
      "environment": {"python": "3.11.7", "torch": "2.13.0", "device": "cpu", ...},
      "started": "2026-11-29T10:00:00+00:00",
      "finished": "2026-11-29T10:02:21+00:00", "wall_seconds": 141.2,    # complete records only
+     "error": "RuntimeError: CUDA out of memory",   # failed records only (with "finished")
      "metrics": {"acc_scratch_k5_mean": 0.61, "acc_finetune_k5_mean": 0.83, ...},
      "metric_order": {"acc_scratch_k5_mean": 2, "acc_finetune_k5_mean": 3, ...},
      "tables": {"accuracy_vs_k": [{"k": 1, "arm": "scratch", "accuracy": 0.4}, ...]},
@@ -46,6 +51,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
@@ -57,7 +63,8 @@ from ptft_utils.kit.repro import environment
 SCHEMA_VERSION = 2
 READABLE_SCHEMAS = (1, 2)
 METRICS_FILE = "metrics.json"
-RUNNING, COMPLETE = "running", "complete"
+RUNNING, COMPLETE, FAILED = "running", "complete", "failed"
+STATUSES = (RUNNING, COMPLETE, FAILED)
 
 #: The tests a claim may name in :meth:`Recorder.expect`; the evidence says what the test found.
 TESTS: dict[str, str] = {
@@ -70,9 +77,12 @@ TESTS: dict[str, str] = {
     "tost": "two one-sided tests: equivalent within +-margin (the only way to claim 'no difference')",
     "noninferiority": "one-sided test: not worse than the reference by more than margin",
     "tolerance": "a deterministic check: an error no larger than margin (formulas vs. frameworks)",
+    "exceeds": "a deterministic check: a quantity larger than margin (e.g. the error a wrong formula makes)",
+    "means_compared": "two means over seeds compared without a test of their difference: weak evidence, said so",
+    "single_run": "two numbers from one run compared, without seeds or an interval: weak evidence, said so",
 }
 #: Tests that need a ``margin``; ``tost`` is the equivalence test.
-MARGIN_TESTS = frozenset({"tost", "noninferiority", "tolerance"})
+MARGIN_TESTS = frozenset({"tost", "noninferiority", "tolerance", "exceeds"})
 
 
 def _jsonable(value: Any, where: str) -> Any:
@@ -110,6 +120,47 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
+def one_line_error(error: BaseException | str) -> str:
+    """``"RuntimeError: boom"``: an exception's type and message (or a text) on one line."""
+    if isinstance(error, BaseException):
+        message = str(error)
+        error = f"{type(error).__name__}: {message}" if message else type(error).__name__
+    return " ".join(str(error).split()) or "an error with no message"
+
+
+class OutputDirError(OSError):
+    """``output_dir`` (or ``--out``) is a file, or a folder this process cannot create or write."""
+
+
+def _folder_problem(folder: Path, exc: OSError) -> str:
+    for part in (folder, *folder.parents):
+        if part.exists() and not part.is_dir():
+            return "it is a file, not a folder" if part == folder else f"{part} is a file, not a folder"
+    return exc.strerror or str(exc)
+
+
+def check_output_dir(folder: str | Path, setting: str = "output_dir") -> Path:
+    """Create ``folder`` if needed and prove it writable; return it absolute.
+
+    Raises :class:`OutputDirError` naming ``setting`` and the folder, so a run that could never
+    save its record fails before any work instead of after it.
+    """
+    import tempfile
+
+    folder = Path(os.path.abspath(Path(folder).expanduser()))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".ptft-write-test.", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise OutputDirError(
+            f"{setting} {folder}: cannot be used as a folder for the run's files ({_folder_problem(folder, exc)}); "
+            f"set {setting} to a folder you can write"
+        ) from None
+    return folder
+
+
 def _in_notebook() -> bool:
     try:
         from IPython import get_ipython
@@ -122,10 +173,11 @@ def _in_notebook() -> bool:
 class Recorder:
     """Collects what one run measured and writes it to ``<output_dir>/metrics.json``.
 
-    The record is written with ``"status": "running"`` as soon as the Recorder is created and
-    with ``"status": "complete"`` by :meth:`save`. Metrics are also *glued* (myst-nb) when running
-    in a Jupyter kernel, so the book's prose can quote them with ``{glue:text}`name`:.3f``; the
-    number in the text is the number measured.
+    The record is written with ``"status": "running"`` as soon as the Recorder is created (an
+    :class:`OutputDirError` naming ``output_dir`` if that folder cannot be written), with
+    ``"status": "complete"`` by :meth:`save` and ``"status": "failed"`` by :meth:`fail`. Metrics
+    are also *glued* (myst-nb) when running in a Jupyter kernel, so the book's prose can quote
+    them with ``{glue:text}`name`:.3f``; the number in the text is the number measured.
     """
 
     def __init__(self, notebook: str, params: Mapping[str, Any], output_dir: str | Path | None = None) -> None:
@@ -141,6 +193,7 @@ class Recorder:
         self.tables: dict[str, list[dict[str, Any]]] = {}
         self.claims: list[dict[str, Any]] = []
         self.device: str | None = None
+        self.error: str | None = None
         self._seq = 0
         self._glue = _in_notebook()
         self._write(RUNNING)  # from here on, this folder never shows an earlier run's complete record
@@ -337,6 +390,9 @@ class Recorder:
         if status == COMPLETE:  # a running record has no run time yet: readers never take it for one
             record["finished"] = _now()
             record["wall_seconds"] = round(time.perf_counter() - self._t0, 3)
+        elif status == FAILED:
+            record["finished"] = _now()
+            record["error"] = self.error or "an error it did not record"
         record.update(
             metrics=dict(self.values),
             metric_order=dict(self.metric_order),
@@ -347,12 +403,25 @@ class Recorder:
 
     def _write(self, status: str) -> Path:
         path = self.output_dir / METRICS_FILE
-        atomic_write_text(path, json.dumps(self.to_dict(status), indent=2, sort_keys=False) + "\n")
+        text = json.dumps(self.to_dict(status), indent=2, sort_keys=False) + "\n"
+        try:
+            atomic_write_text(path, text)
+        except OSError as exc:
+            folder = self.output_dir.absolute()
+            raise OutputDirError(
+                f"output_dir {folder}: cannot write {METRICS_FILE} there ({_folder_problem(folder, exc)}); "
+                "set output_dir to a folder you can write"
+            ) from None
         return path
 
     def save(self) -> Path:
         """Write the complete record to ``metrics.json`` atomically and return its path."""
         return self._write(COMPLETE)
+
+    def fail(self, error: BaseException | str) -> Path:
+        """Write the record as ``failed`` with ``error`` (an exception or a text) on one line."""
+        self.error = one_line_error(error)
+        return self._write(FAILED)
 
     def claims_frame(self):  # -> pandas.DataFrame
         import pandas as pd
@@ -386,8 +455,47 @@ def _format_evidence(evidence: Mapping[str, Any]) -> str:
     return "; ".join(f"{k}={fmt(v)}" for k, v in evidence.items())
 
 
+def mark_failed(
+    output_dir: str | Path, error: BaseException | str, *, notebook: str, parameters: Mapping[str, Any] | None = None
+) -> Path | None:
+    """After a run that raised, make its record say so; return the path written, or None.
+
+    A ``running`` record becomes ``failed`` with ``error``; where no record exists (the run failed
+    before its Recorder was created) a ``failed`` record of ``notebook`` and ``parameters`` is
+    written. A ``complete`` or ``failed`` record, or one that cannot be read, is left alone.
+    """
+    path = Path(output_dir) / METRICS_FILE
+    params = dict(parameters or {})
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        record = {"schema": SCHEMA_VERSION, "notebook": notebook, "status": RUNNING, "profile": params.get("profile"),
+                  "parameters": params, "data": {}, "environment": {}, "metrics": {}, "metric_order": {},
+                  "tables": {}, "claims": []}  # fmt: skip
+    except (OSError, ValueError):
+        return None  # ptft results and ptft verify name it as a bad record
+    if not isinstance(record, dict) or record.get("status") != RUNNING:
+        return None
+    record.update(status=FAILED, finished=_now(), error=one_line_error(error))
+    try:
+        atomic_write_text(path, json.dumps(record, indent=2, default=str) + "\n")
+    except OSError:
+        return None  # never hide the run's own error behind this one
+    return path
+
+
 # -- reading ----------------------------------------------------------------------------------
+class BadRecord(ValueError):
+    """A ``metrics.json`` that cannot be read as a record; the message names the file."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path, self.reason = path, reason
+        super().__init__(f"{path}: {reason}")
+
+
 _CLAIM_DEFAULTS: dict[str, Any] = {
+    "statement": "",
+    "holds": None,
     "expected": None,
     "test": None,
     "margin": None,
@@ -408,40 +516,86 @@ def load_run(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if path.is_dir():
         path = path / METRICS_FILE
-    with open(path, encoding="utf-8") as handle:
-        record = json.load(handle)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise BadRecord(path, f"cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise BadRecord(path, "is not UTF-8 text; rerun its notebook") from None
+    except json.JSONDecodeError as exc:
+        raise BadRecord(
+            path, f"is not valid JSON ({exc.msg}: line {exc.lineno}, column {exc.colno}); truncated or edited? "
+            "rerun its notebook"
+        ) from None  # fmt: skip
     if not isinstance(record, dict) or record.get("schema") not in READABLE_SCHEMAS:
         schema = record.get("schema") if isinstance(record, dict) else None
         readable = " or ".join(map(str, READABLE_SCHEMAS))
-        raise ValueError(f"{path}: schema {schema!r}, this version reads {readable}")
-    record.setdefault("status", None)
-    record.setdefault("metric_order", {})
-    record.setdefault("claims", [])
+        raise BadRecord(path, f"schema {schema!r}, this version reads {readable}")
+    defaults: dict[str, Any] = {"status": None, "profile": None, "metric_order": {}, "claims": []}
+    for key, value in defaults.items():
+        record.setdefault(key, value)
+    problem = _shape_problem(record)
+    if problem is not None:
+        raise BadRecord(path, f"{problem}; rerun its notebook")
     record["claims"] = [{**_CLAIM_DEFAULTS, **claim} for claim in record["claims"]]
     record["_path"] = str(path)
     return record
 
 
+def _shape_problem(record: Mapping[str, Any]) -> str | None:
+    """What keeps ``record`` from being read (a key missing or of the wrong type), or None."""
+    for key, kind in (("notebook", str), ("parameters", dict), ("metrics", dict), ("metric_order", dict),
+                      ("claims", list)):  # fmt: skip
+        if not isinstance(record.get(key), kind):
+            return f"{key!r} is {'missing' if key not in record else type(record[key]).__name__}, not a {kind.__name__}"
+    if record["status"] not in (*STATUSES, None):
+        return f"status {record['status']!r} is not one of {', '.join(STATUSES)}"
+    if not all(isinstance(claim, dict) and isinstance(claim.get("id"), str) for claim in record["claims"]):
+        return "a claim is not an object with a string 'id'"
+    return None
+
+
 def find_runs(paths: Iterable[str | Path]) -> list[Path]:
     """Every ``metrics.json`` at or below the given files or folders, sorted."""
     found: list[Path] = []
+    missing: list[str] = []
     for item in map(Path, paths):
         if item.is_file():
             found.append(item)
         elif item.is_dir():
             found.extend(sorted(item.rglob(METRICS_FILE)))
         else:
-            raise FileNotFoundError(f"{item}: no such file or folder")
+            missing.append(str(item))
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)}: no such file or folder")
     return found
 
 
+def read_runs(paths: Iterable[str | Path]) -> tuple[list[dict[str, Any]], list[BadRecord]]:
+    """Every record at or below ``paths``, and those that could not be read (each names its file)."""
+    records, bad = [], []
+    for path in find_runs(paths):
+        try:
+            records.append(load_run(path))
+        except BadRecord as exc:
+            bad.append(exc)
+    return records, bad
+
+
 def load_runs(paths: Iterable[str | Path]):  # -> pandas.DataFrame
-    """Many runs in one table: one row per run (with its status); parameters and metrics as columns."""
+    """Many runs in one table (see :func:`runs_table`); raises :class:`BadRecord` on the first bad one."""
+    records, bad = read_runs(paths)
+    if bad:
+        raise bad[0]
+    return runs_table(records)
+
+
+def runs_table(records: Iterable[Mapping[str, Any]]):  # -> pandas.DataFrame
+    """One row per run (with its status); parameters and metrics as columns."""
     import pandas as pd
 
     rows = []
-    for path in find_runs(paths):
-        record = load_run(path)
+    for record in records:
         row: dict[str, Any] = {
             "notebook": record["notebook"],
             "profile": record["profile"],
@@ -473,6 +627,8 @@ def record_problem(record: Mapping[str, Any]) -> str | None:
         )
     if status == RUNNING:
         return "status 'running': the run did not finish (it failed, was killed, or is still going); rerun it"
+    if status == FAILED:
+        return f"status 'failed': {record.get('error') or 'the run raised'}; fix it and rerun"
     return f"status {status!r} is not 'complete'"
 
 

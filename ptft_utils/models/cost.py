@@ -1,7 +1,8 @@
 """What a model costs: parameter counts and FLOPs per forward and training step.
 
-FLOPs are counted from the layers' shapes (a multiply-add is two FLOPs); a training step is
-taken as three forward passes (forward, and a backward pass of twice the cost).
+FLOPs are counted from the layers' shapes (a multiply-add is two FLOPs). A training step costs
+the forward pass plus a backward pass of twice the forward cost for the layers from the lowest
+trainable one upward, and nothing below it: freezing the bottom of a network makes steps cheaper.
 """
 
 from __future__ import annotations

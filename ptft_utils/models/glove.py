@@ -1,7 +1,12 @@
 """GloVe (Pennington et al. 2014): weighted least squares on log co-occurrence counts.
 
 Distance-weighted co-occurrence counts in a sparse matrix, the weighting ``f(x) = (x/x_max)^alpha``
-capped at 1 (x_max = 100, alpha = 3/4), AdaGrad, and vectors ``W + W~``.
+capped at 1 (x_max = 100, alpha = 3/4), AdaGrad, and vectors ``W + W~``. The update loop is its
+own (not :func:`ptft_utils.train.fit`): like SGNS it applies hand-written gradients to the rows a
+batch touches with ``index_add_``.
+
+What it is not: the reference C implementation (no shuffling of a co-occurrence file on disk, no
+threads); the formulas themselves are checked in :mod:`ptft_utils.reference.formulas`.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ def cooccurrence(corpus: EncodedCorpus, window: int = 10, distance_weighting: bo
 
     A pair of words ``d`` positions apart adds ``1/d`` to X[i, j] and to X[j, i] (GloVe's
     distance weighting; ``distance_weighting=False`` adds 1).
+
+    Taught in: 03 §4.
     """
     from scipy import sparse
 
@@ -46,7 +53,10 @@ def cooccurrence(corpus: EncodedCorpus, window: int = 10, distance_weighting: bo
 
 
 def glove_weight(x: Any, x_max: float = 100.0, alpha: float = 0.75) -> Any:
-    """GloVe's weighting f(x) = (x / x_max) ** alpha below x_max, 1 above."""
+    """GloVe's weighting f(x) = (x / x_max) ** alpha below x_max, 1 above.
+
+    Taught in: 03 §4 (inside :func:`train_glove`; 02 §4 checks the formula).
+    """
     if isinstance(x, torch.Tensor):
         return torch.clamp(x / x_max, max=1.0) ** alpha
     return np.minimum(np.asarray(x, dtype=np.float64) / x_max, 1.0) ** alpha
@@ -59,6 +69,8 @@ class GloVe(nn.Module):
     initialised uniform in [-0.5/D, 0.5/D] like the reference C code. ``adagrad_step`` updates the
     rows a batch touches with AdaGrad (hand-written gradients, checked against autograd and
     ``torch.optim.Adagrad`` in the tests; much faster than sparse autograd on a CPU).
+
+    Taught in: 03 §4.
     """
 
     def __init__(self, vocab_size: int, dim: int) -> None:
@@ -106,6 +118,7 @@ class GloVe(nn.Module):
 
 def train_glove(
     corpus: EncodedCorpus,
+    *,
     dim: int = 100,
     window: int = 10,
     epochs: int = 25,
@@ -123,6 +136,8 @@ def train_glove(
     Each epoch visits every non-zero X_ij once in a random order, in mini-batches with the summed
     loss (AdaGrad's per-coordinate scaling keeps summed updates tame). ``log.seconds`` includes
     counting the co-occurrences when ``cooc`` is not given.
+
+    Taught in: 03 §4.
     """
     start = time.perf_counter()
     torch.manual_seed(seed)
@@ -142,11 +157,8 @@ def train_glove(
         for begin in range(0, len(order), batch_size):
             batch = order[begin : begin + batch_size]
             total_t += model.adagrad_step(rows[batch], cols[batch], log_x[batch], weight[batch], lr)
-        total = float(total_t)
-        log.epochs.append({"epoch": epoch + 1, "loss": total / max(1, len(x))})
-        log.steps.append({"epoch": epoch + 1, "loss": total / max(1, len(x))})
-        log.words += corpus.raw_tokens
-        if progress:
-            print(f"epoch {epoch + 1}/{epochs}: loss {total / max(1, len(x)):.4f}")
+        loss = float(total_t) / max(1, len(x))
+        log.steps.append({"epoch": epoch + 1, "loss": loss})
+        log.add_epoch(epoch + 1, epochs, loss, corpus.raw_tokens, progress)
     log.seconds = time.perf_counter() - start
     return Embeddings(corpus.words, model.vectors()), log

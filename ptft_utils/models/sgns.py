@@ -4,6 +4,9 @@ Separate input and output vectors, a dynamic window, (centre, context) pairs mad
 NumPy, large batches. The update loop is its own (not :func:`ptft_utils.train.fit`): it applies
 the closed-form SGNS gradient to the touched rows only with ``index_add_``, which is what makes
 it fast on a CPU; an autograd loop over dense parameters would update every row each step.
+
+What it is not: gensim's word2vec (no hierarchical softmax, no CBOW, no hogwild threads); chapter 03
+compares the two.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class SkipGramNS(nn.Module):
     ``forward`` gives the loss for autograd; ``sgd_step`` applies the same gradient written out by
     hand (what word2vec's C code does), which is several times faster on a CPU than sparse
     autograd. A test checks that the two agree.
+
+    Taught in: 03 §3.
     """
 
     def __init__(self, vocab_size: int, dim: int) -> None:
@@ -83,7 +88,10 @@ class SkipGramNS(nn.Module):
 
 @dataclass
 class TrainLog:
-    """What a training run measured: loss per logging step and per epoch, and its speed."""
+    """What a training run measured: loss per logging step and per epoch, and its speed.
+
+    Taught in: 03 §3 and §4.
+    """
 
     steps: list[dict[str, float]] = field(default_factory=list)
     epochs: list[dict[str, float]] = field(default_factory=list)
@@ -94,14 +102,101 @@ class TrainLog:
     def words_per_second(self) -> float:
         return self.words / self.seconds if self.seconds > 0 else float("nan")
 
+    def add_epoch(self, epoch: int, epochs: int, loss: float, words: int, progress: bool, **extra: float) -> None:
+        """Log the mean ``loss`` of ``epoch`` (1-based) over ``words`` corpus tokens; print it with ``progress``."""
+        self.epochs.append({"epoch": epoch, "loss": loss, **extra})
+        self.words += words
+        if progress:
+            counts = "".join(f", {value:,} {name}" for name, value in extra.items())
+            print(f"epoch {epoch}/{epochs}: loss {loss:.4f}{counts}")
+
+
+@dataclass
+class LinearDecay:
+    """word2vec's learning rate: from ``lr`` down to ``min_lr``, linearly in the pairs seen out of ``total``.
+
+    Taught in: 03 §3 (inside :func:`train_sgns`).
+    """
+
+    lr: float
+    min_lr: float
+    total: float
+    done: int = 0  # pairs seen so far
+    steps: int = 0  # updates made so far
+
+    def rate(self) -> float:
+        return max(self.min_lr, self.lr * (1.0 - self.done / self.total))
+
+    def advance(self, pairs: int) -> None:
+        self.done += pairs
+        self.steps += 1
+
+
+def noise_table(counts: np.ndarray, rng: np.random.Generator) -> torch.Tensor:
+    """word2vec's table of noise words: ids drawn from the unigram^0.75 distribution, to sample from uniformly.
+
+    Taught in: 03 §3 (inside :func:`train_sgns`).
+    """
+    noise = noise_distribution(counts)
+    return torch.as_tensor(rng.choice(len(noise), size=min(10_000_000, 100 * len(noise) + 100_000), p=noise))
+
+
+def epoch_pairs(
+    corpus: EncodedCorpus,
+    keep: np.ndarray,
+    window: int,
+    negatives: int,
+    table: torch.Tensor,
+    rngs: tuple[np.random.Generator, torch.Generator],
+    device: str | torch.device,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One epoch's shuffled (centre, context, noise words) triples, from a freshly subsampled corpus.
+
+    Taught in: 03 §3 (inside :func:`train_sgns`).
+    """
+    rng, generator = rngs
+    ids, sentence = subsample(corpus, keep, rng)
+    centres, contexts = skipgram_pairs(ids, sentence, window, rng)
+    order = rng.permutation(len(centres))
+    noise = table[torch.randint(len(table), (len(centres), negatives), generator=generator)]
+    return torch.as_tensor(centres[order]).to(device), torch.as_tensor(contexts[order]).to(device), noise.to(device)
+
+
+def sgns_epoch(
+    model: SkipGramNS,
+    pairs: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+    batch_size: int,
+    decay: LinearDecay,
+    log: TrainLog,
+    epoch: int,
+    log_every: int,
+) -> float:
+    """SGD over one epoch's ``pairs`` in batches; returns the summed loss. Logs every ``log_every`` updates.
+
+    Taught in: 03 §3 (inside :func:`train_sgns`).
+    """
+    centres, contexts, noise = pairs
+    total = torch.zeros((), device=centres.device)
+    for begin in range(0, len(centres), batch_size):
+        end = begin + batch_size
+        rate = decay.rate()
+        batch_loss = model.sgd_step(centres[begin:end], contexts[begin:end], noise[begin:end], rate)
+        size = len(centres[begin:end])
+        total += batch_loss
+        if decay.steps % log_every == 0:
+            log.steps.append({"epoch": epoch + begin / len(centres), "loss": float(batch_loss) / size, "lr": rate})
+        decay.advance(size)
+    return float(total)
+
 
 def train_sgns(
     corpus: EncodedCorpus,
+    *,
     dim: int = 100,
     window: int = 5,
+    sample: float = 1e-3,
     negatives: int = 5,
     epochs: int = 5,
-    sample: float = 1e-3,
     lr: float = 0.025,
     min_lr: float = 1e-4,
     batch_size: int = 1024,
@@ -120,6 +215,10 @@ def train_sgns(
     ``log.seconds`` covers everything after the corpus is encoded (pairs, sampling, updates).
     Pairs are made with NumPy on the CPU; the updates run on ``device`` (same results up to
     floating-point order on a GPU).
+
+    Taught in: 03 §3.
+
+    Taught in: 03 §3.
     """
     start = time.perf_counter()
     generator = torch.Generator().manual_seed(seed)
@@ -127,37 +226,14 @@ def train_sgns(
     torch.manual_seed(seed)
     model = SkipGramNS(len(corpus.words), dim).to(device)
     keep = keep_probabilities(corpus.counts, sample)
-    noise = noise_distribution(corpus.counts)
-    table = torch.as_tensor(rng.choice(len(noise), size=min(10_000_000, 100 * len(noise) + 100_000), p=noise))
+    table = noise_table(corpus.counts, rng)
     # Expected pairs over the run, for the learning-rate schedule (dynamic window: mean reach (W+1)/2).
-    expected_pairs = max(1.0, float(keep[corpus.ids].sum()) * (window + 1) * epochs)
+    decay = LinearDecay(lr, min_lr, total=max(1.0, float(keep[corpus.ids].sum()) * (window + 1) * epochs))
     log = TrainLog()
-    done_pairs = 0
-    step = 0
     for epoch in range(epochs):
-        ids, sentence = subsample(corpus, keep, rng)
-        centres, contexts = skipgram_pairs(ids, sentence, window, rng)
-        order = rng.permutation(len(centres))
-        centres_t = torch.as_tensor(centres[order]).to(device)
-        contexts_t = torch.as_tensor(contexts[order]).to(device)
-        noise_all = table[torch.randint(len(table), (len(centres), negatives), generator=generator)].to(device)
-        epoch_total = torch.zeros((), device=device)
-        for begin in range(0, len(centres_t), batch_size):
-            end = begin + batch_size
-            rate = max(min_lr, lr * (1.0 - done_pairs / expected_pairs))
-            batch_loss = model.sgd_step(centres_t[begin:end], contexts_t[begin:end], noise_all[begin:end], rate)
-            size = len(centres_t[begin:end])
-            epoch_total += batch_loss
-            done_pairs += size
-            if step % log_every == 0:
-                log.steps.append(
-                    {"epoch": epoch + begin / len(centres_t), "loss": float(batch_loss) / size, "lr": rate}
-                )
-            step += 1
-        epoch_loss = float(epoch_total)
-        log.epochs.append({"epoch": epoch + 1, "loss": epoch_loss / max(1, len(centres)), "pairs": len(centres)})
-        log.words += corpus.raw_tokens
-        if progress:
-            print(f"epoch {epoch + 1}/{epochs}: loss {epoch_loss / max(1, len(centres)):.4f}, {len(centres):,} pairs")
+        pairs = epoch_pairs(corpus, keep, window, negatives, table, (rng, generator), device)
+        total = sgns_epoch(model, pairs, batch_size, decay, log, epoch, log_every)
+        n_pairs = len(pairs[0])
+        log.add_epoch(epoch + 1, epochs, total / max(1, n_pairs), corpus.raw_tokens, progress, pairs=n_pairs)
     log.seconds = time.perf_counter() - start
     return Embeddings(corpus.words, model.input.weight.detach().cpu().numpy().copy()), log

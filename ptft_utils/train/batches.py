@@ -2,6 +2,9 @@
 
 The order of epoch ``e`` depends only on the seed and ``e``, so a resumed run sees the same
 batches as one that was never interrupted.
+
+What it is not: a data pipeline (no workers, no prefetching, no augmentation); data that needs one
+comes as a ``torch.utils.data.Dataset`` with its own ``collate_fn``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ Batch = tuple[torch.Tensor, ...]
 
 
 def as_tensors(data: Sequence[Any]) -> tuple[torch.Tensor, ...]:
+    """Arrays as tensors (tensors stay as they are); all must have the same length.
+
+    Taught in: 04 §5 (inside :func:`~ptft_utils.train.fit`).
+    """
     tensors = tuple(torch.as_tensor(np.asarray(d)) if not isinstance(d, torch.Tensor) else d for d in data)
     n = len(tensors[0])
     if any(len(t) != n for t in tensors):
@@ -24,11 +31,18 @@ def as_tensors(data: Sequence[Any]) -> tuple[torch.Tensor, ...]:
 
 
 def dataset_length(data: Any) -> int:
+    """The number of examples in a tuple of tensors or a Dataset.
+
+    Taught in: 04 §5 (inside :func:`~ptft_utils.train.fit`).
+    """
     return len(data[0]) if isinstance(data, tuple) else len(data)
 
 
 def epoch_order(n: int, seed: int, epoch: int) -> torch.Tensor:
-    """The permutation of ``n`` training examples used in ``epoch`` (depends only on seed and epoch)."""
+    """The permutation of ``n`` training examples used in ``epoch`` (depends only on seed and epoch).
+
+    Taught in: 04 §5 (inside :func:`~ptft_utils.train.fit`).
+    """
     generator = torch.Generator().manual_seed(int(seed) * 100_003 + int(epoch))
     return torch.randperm(n, generator=generator)
 
@@ -39,7 +53,10 @@ def iterate_batches(
     order: torch.Tensor | None = None,
     collate_fn: Callable | None = None,
 ) -> Iterator[Batch]:
-    """Batches of ``data`` in ``order`` (default: as stored)."""
+    """Batches of ``data`` in ``order`` (default: as stored).
+
+    Taught in: 04 §5 (inside :func:`~ptft_utils.train.fit`).
+    """
     n = dataset_length(data)
     if order is None:
         order = torch.arange(n)
@@ -56,13 +73,20 @@ def iterate_batches(
 
 
 def to_device(batch: Batch, device: torch.device) -> Batch:
+    """The batch's tensors moved to ``device`` (anything else as is).
+
+    Taught in: 04 §5 (inside :func:`~ptft_utils.train.fit`).
+    """
     return tuple(t.to(device) if isinstance(t, torch.Tensor) else t for t in batch)
 
 
 def padded_batches(
     ids: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool, seed: int = 0
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
-    """Mini-batches of a padded set, each trimmed to its own longest sentence."""
+    """Mini-batches of a padded set, each trimmed to its own longest sentence.
+
+    Taught in: 05 §4 (inside :func:`~ptft_utils.train.classify.predict_classifier`).
+    """
     order = (
         torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))
         if shuffle

@@ -1,23 +1,71 @@
 """Training and evaluating a sequence classifier on right-padded sentences (chapter 05).
 
-:func:`train_classifier` runs :func:`ptft_utils.train.fit` with a packed-sequence forward, optional
-discriminative learning rates and gradual unfreezing (ULMFiT style); :func:`predict_classifier`
-and :func:`evaluate_classifier` score a padded set.
+:func:`train_classifier` is :func:`ptft_utils.train.fit` with a packed-sequence ``forward``
+(:func:`padded_forward` trims each batch to its longest sentence and passes the lengths), optional
+discriminative learning rates and gradual unfreezing (ULMFiT style, an ``on_epoch_start`` hook);
+:func:`predict_classifier` and :func:`evaluate_classifier` score a padded set.
+
+What it is not: a general text pipeline; sentences arrive already encoded as ids, right-padded to
+one width, with their lengths.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from ptft_utils.finetune import apply_unfreezing, discriminative_param_groups, gradual_unfreezing_schedule, unfreeze
+from ptft_utils.finetune import (
+    apply_unfreezing,
+    discriminative_param_groups,
+    gradual_unfreezing,
+    gradual_unfreezing_schedule,
+    unfreeze,
+)
 from ptft_utils.models.rnn import LSTMClassifier
-from ptft_utils.train.batches import padded_batches
+from ptft_utils.train.batches import Batch, padded_batches
+from ptft_utils.train.loop import EpochHook, fit
+
+
+def padded_forward(model: nn.Module, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
+    """``fit``'s ``forward`` for ``(ids, lengths, labels)`` batches: trim to the longest sentence, pass lengths.
+
+    Taught in: 05 §4 and §5 (inside :func:`train_classifier`).
+    """
+    ids, lengths, labels = batch
+    return model(ids[:, : int(lengths.max())], lengths), labels
+
+
+def classifier_param_groups(
+    model: LSTMClassifier,
+    lr: float,
+    discriminative: float | None,
+    param_groups: Callable[[LSTMClassifier, float], list[dict[str, Any]]] | None,
+) -> list[dict[str, Any]]:
+    """Optimizer groups: ``param_groups(model, lr)``, else rates decaying by ``discriminative``, else one group.
+
+    Taught in: 05 §5 (inside :func:`train_classifier`).
+    """
+    if param_groups is not None:
+        return param_groups(model, lr)
+    if discriminative:
+        return discriminative_param_groups(model.layer_groups(), lr, discriminative)
+    return [{"params": list(model.parameters()), "lr": lr}]
+
+
+def unfreezing_hook(model: LSTMClassifier, gradual: bool) -> EpochHook:
+    """The ``on_epoch_start`` hook: ULMFiT's gradual unfreezing, or every group trainable each epoch.
+
+    Taught in: 05 §5 (inside :func:`train_classifier`).
+    """
+    groups = model.layer_groups()
+    if gradual:
+        return gradual_unfreezing(groups)
+    return lambda epoch, model, optimizer: apply_unfreezing(groups, len(groups))
 
 
 def train_classifier(
@@ -35,44 +83,43 @@ def train_classifier(
     seed: int = 0,
     device: Any = "cpu",
     param_groups: Callable[[LSTMClassifier, float], list[dict[str, Any]]] | None = None,
+    checkpoint_dir: str | Path | None = None,
 ) -> list[dict[str, float]]:
-    """Train with Adam; returns [{epoch, loss, trainable_groups}].
+    """Train with Adam (gradients clipped to norm 1) through ``fit``; returns [{epoch, loss, trainable_groups}].
 
     ``min_steps`` raises the epoch count so tiny label budgets still get that many updates.
     ``discriminative`` (e.g. 2.6) gives each lower layer group the rate divided by that factor;
     ``gradual_unfreezing`` trains only the head in the first epoch and unfreezes one more group
-    (top down) each epoch after. ``param_groups`` overrides how optimizer groups are made.
+    (top down) each epoch after; all groups are trainable again at the end. ``param_groups``
+    overrides how optimizer groups are made. The final weights are returned (no validation set, no
+    early stopping); ``checkpoint_dir`` makes the run resumable, as in ``fit``.
+
+    Taught in: 05 §4 and §5.
     """
-    model.to(device)
-    groups = model.layer_groups()
-    if param_groups is not None:
-        optim_groups = param_groups(model, lr)
-    elif discriminative:
-        optim_groups = discriminative_param_groups(groups, lr, discriminative)
-    else:
-        optim_groups = [{"params": list(model.parameters()), "lr": lr}]
-    optimizer = torch.optim.Adam(optim_groups)
-    steps_per_epoch = math.ceil(len(labels) / batch_size)
-    epochs = max(epochs, math.ceil(min_steps / steps_per_epoch))
-    schedule = gradual_unfreezing_schedule(len(groups), epochs) if gradual_unfreezing else [len(groups)] * epochs
-    history = []
-    for epoch in range(epochs):
-        n_open = schedule[epoch]
-        apply_unfreezing(groups, n_open)
-        model.train()
-        total, n = 0.0, 0
-        for x, lens, y in padded_batches(ids, lengths, labels, batch_size, shuffle=True, seed=seed * 1000 + epoch):
-            logits = model(x.to(device), lens)
-            loss = F.cross_entropy(logits, y.to(device))
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            total += loss.item() * len(y)
-            n += len(y)
-        history.append({"epoch": epoch + 1, "loss": total / n, "trainable_groups": n_open})
-    unfreeze(groups)
-    return history
+    n_groups = len(model.layer_groups())
+    epochs = max(epochs, math.ceil(min_steps / math.ceil(len(labels) / batch_size)))
+    history = fit(
+        model,
+        (ids, lengths, labels),
+        epochs=epochs,
+        batch_size=batch_size,
+        param_groups=classifier_param_groups(model, lr, discriminative, param_groups),
+        lr=lr,
+        forward=padded_forward,
+        on_epoch_start=unfreezing_hook(model, gradual_unfreezing),
+        grad_clip=1.0,
+        restore_best=False,
+        seed=seed,
+        device=device,
+        checkpoint_dir=checkpoint_dir,
+        progress=False,
+    )
+    unfreeze(model.layer_groups())
+    schedule = gradual_unfreezing_schedule(n_groups, epochs) if gradual_unfreezing else [n_groups] * epochs
+    return [
+        {"epoch": row["epoch"], "loss": row["train_loss"], "trainable_groups": schedule[row["epoch"] - 1]}
+        for row in history
+    ]
 
 
 @torch.no_grad()
@@ -85,6 +132,10 @@ def predict_classifier(
     pooling: str | None = None,
     device: Any = "cpu",
 ) -> torch.Tensor:
+    """Predicted classes for a padded set, in batches trimmed to their longest sentence.
+
+    Taught in: 05 §4.
+    """
     model.eval()
     dummy = torch.zeros(len(lengths), dtype=torch.long)
     preds = [
@@ -103,6 +154,9 @@ def evaluate_classifier(
     pooling: str | None = None,
     device: Any = "cpu",
 ) -> float:
-    """Accuracy on a padded set."""
+    """Accuracy on a padded set.
+
+    Taught in: 05 §4 and §5.
+    """
     preds = predict_classifier(model, ids, lengths, pooling=pooling, device=device)
     return float((preds == labels.cpu()).float().mean())

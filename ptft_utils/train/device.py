@@ -3,7 +3,10 @@
 ``torch_device`` turns the notebook's ``device`` parameter into a ``torch.device`` and fails with a
 clear message when a GPU is asked for and absent (rather than silently training on the CPU for an
 hour). ``set_cpu_threads`` sizes PyTorch's CPU pool; ``seed_torch`` seeds it and asks for
-deterministic kernels. TensorFlow's counterparts are in :mod:`ptft_utils.keras.device`.
+deterministic kernels.
+
+What it is not: TensorFlow's side (that is :mod:`ptft_utils.keras.device`) or the framework-free
+checks of the parameter (:mod:`ptft_utils.kit.device`).
 """
 
 from __future__ import annotations
@@ -14,7 +17,10 @@ from ptft_utils.kit.device import DeviceUnavailableError, check_device, check_th
 
 
 def torch_device(device: str = "auto"):  # -> torch.device
-    """``auto`` picks CUDA, then Apple's MPS, then the CPU; an explicit choice must exist."""
+    """``auto`` picks CUDA, then Apple's MPS, then the CPU; an explicit choice must exist.
+
+    Taught in: every chapter's Overview (the setup cell), e.g. 04 Overview.
+    """
     check_device(device)
     import torch
 
@@ -35,7 +41,10 @@ def torch_device(device: str = "auto"):  # -> torch.device
 
 
 def describe(device: str = "auto") -> str:
-    """One line for the notebook: what ``device`` resolved to."""
+    """One line for the notebook: what ``device`` resolved to.
+
+    Taught in: no chapter yet (the chapters print the ``torch.device`` itself).
+    """
     resolved = torch_device(device)
     if resolved.type == "cuda":
         import torch
@@ -49,7 +58,9 @@ def set_cpu_threads(threads: int) -> None:
 
     The book's models are small, so their operations are short and latency-bound: one or two
     threads are as fast as many, and on a busy machine idle OpenMP threads spin against each
-    other and slow everything down. Taught in: 04 §1.
+    other and slow everything down.
+
+    Taught in: 04 Overview and 05 Overview (the setup cell).
     """
     if check_threads(threads) == 0:
         return
@@ -59,7 +70,10 @@ def set_cpu_threads(threads: int) -> None:
 
 
 def seed_torch(seed: int, deterministic: bool = True) -> None:
-    """Seed PyTorch's generators and, with ``deterministic``, ask for deterministic kernels."""
+    """Seed PyTorch's generators and, with ``deterministic``, ask for deterministic kernels.
+
+    Taught in: every chapter's Overview (through :func:`ptft_utils.seed_everything`).
+    """
     import torch
 
     torch.manual_seed(seed)
@@ -70,7 +84,10 @@ def seed_torch(seed: int, deterministic: bool = True) -> None:
 
 
 def gpu_summary() -> str:
-    """One line on what PyTorch sees: CUDA version and GPUs, ``none``, or that torch is missing."""
+    """One line on what PyTorch sees: CUDA version and GPUs, ``none``, or that torch is missing.
+
+    Taught in: no chapter (the ``ptft doctor`` command).
+    """
     try:
         import torch
     except ImportError:

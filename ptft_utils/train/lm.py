@@ -5,6 +5,9 @@ word_language_model example); :func:`lm_chunks` yields (input, next-token target
 :func:`train_lm` trains with truncated backpropagation through time, the hidden state carried
 across windows and detached; :func:`evaluate_lm` gives the mean NLL; :func:`sample` draws text,
 deterministic given a seed.
+
+What it is not: a tokenizer or a data loader for documents (see :mod:`ptft_utils.data.text`), nor a
+sampler with beam search or top-k.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ from torch.nn import functional as F
 
 
 def batchify(ids: Sequence[int] | np.ndarray | torch.Tensor, batch_size: int) -> torch.Tensor:
-    """Cut one long id stream into ``batch_size`` contiguous streams: shape (batch, steps)."""
+    """Cut one long id stream into ``batch_size`` contiguous streams: shape (batch, steps).
+
+    Taught in: 05 §3.
+    """
     data = torch.as_tensor(np.asarray(ids), dtype=torch.long)
     steps = data.numel() // batch_size
     if steps < 2:
@@ -28,7 +34,10 @@ def batchify(ids: Sequence[int] | np.ndarray | torch.Tensor, batch_size: int) ->
 
 
 def lm_chunks(streams: torch.Tensor, seq_len: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """(input, target) windows along the streams; the target is the input shifted by one."""
+    """(input, target) windows along the streams; the target is the input shifted by one.
+
+    Taught in: 05 §3 (through :func:`train_lm` and :func:`evaluate_lm`).
+    """
     for start in range(0, streams.size(1) - 1, seq_len):
         stop = min(start + seq_len, streams.size(1) - 1)
         yield streams[:, start:stop], streams[:, start + 1 : stop + 1]
@@ -52,7 +61,10 @@ def _lm_forward(model: nn.Module, x: torch.Tensor, state: Any, one_hot: int | No
 def evaluate_lm(
     model: nn.Module, streams: torch.Tensor, seq_len: int, one_hot: int | None = None, device: Any = "cpu"
 ) -> float:
-    """Mean NLL (nats per token) over every window of ``streams``, state carried along."""
+    """Mean NLL (nats per token) over every window of ``streams``, state carried along.
+
+    Taught in: 05 §3.
+    """
     model.eval()
     total, count, state = 0.0, 0, None
     for x, y in lm_chunks(streams, seq_len):
@@ -60,6 +72,46 @@ def evaluate_lm(
         total += F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1).to(device), reduction="sum").item()
         count += y.numel()
     return total / count
+
+
+def bptt_windows(
+    streams: torch.Tensor, seq_len: int, epochs: int, max_steps: int | None
+) -> Iterator[tuple[torch.Tensor, torch.Tensor, bool]]:
+    """``(input, target, starts_epoch)`` windows, epoch after epoch, at most ``max_steps`` of them.
+
+    Taught in: 05 §3 (through :func:`train_lm`).
+    """
+    step = 0
+    for _ in range(epochs):
+        for i, (x, y) in enumerate(lm_chunks(streams, seq_len)):
+            if max_steps is not None and step >= max_steps:
+                return
+            step += 1
+            yield x, y, i == 0
+
+
+def bptt_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    window: tuple[torch.Tensor, torch.Tensor],
+    state: Any,
+    *,
+    clip: float,
+    one_hot: int | None,
+) -> tuple[float, Any]:
+    """One truncated-BPTT step from the carried ``state``; returns the loss and the new, detached state.
+
+    Taught in: 05 §3 (through :func:`train_lm`).
+    """
+    x, y = window
+    model.train()
+    logits, state = _lm_forward(model, x, state, one_hot)
+    loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1))
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), clip)
+    optimizer.step()
+    return loss.item(), _detach(state)
 
 
 def train_lm(
@@ -81,46 +133,36 @@ def train_lm(
     """Truncated-BPTT training with Adam; returns a history of {step, tokens, train_nll, val_nll}.
 
     Validation runs every ``eval_every`` steps (and at the end); ``max_steps`` caps the budget.
+    The loop is its own, not :func:`ptft_utils.train.fit`: its windows must come in stream order
+    (``fit`` shuffles), each step starts from the previous window's hidden state, and budgets and
+    validation are counted in steps, not epochs; ``fit`` would need a stateful forward, an
+    unshuffled order and epochs redefined as ``eval_every`` windows to express it.
+
+    Taught in: 05 §3.
     """
     model.to(device)
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=lr)
     history: list[dict[str, float]] = []
-    step, tokens, running, running_n = 0, 0, 0.0, 0
+    losses: list[float] = []
+    step, tokens, state = 0, 0, None
 
     def record() -> None:
-        nonlocal running, running_n
-        row = {"step": step, "tokens": tokens, "train_nll": running / max(running_n, 1)}
+        row = {"step": step, "tokens": tokens, "train_nll": sum(losses) / max(len(losses), 1)}
         if val_streams is not None:
             row["val_nll"] = evaluate_lm(model, val_streams, seq_len, one_hot, device)
         history.append(row)
         if progress is not None:
             progress(row)
-        running, running_n = 0.0, 0
+        losses.clear()
 
-    done = False
-    for _ in range(epochs):
-        state = None
-        for x, y in lm_chunks(train_streams, seq_len):
-            model.train()
-            logits, state = _lm_forward(model, x.to(device), state, one_hot)
-            state = _detach(state)
-            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), y.reshape(-1).to(device))
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), clip)
-            optimizer.step()
-            step += 1
-            tokens += y.numel()
-            running += loss.item()
-            running_n += 1
-            if eval_every and step % eval_every == 0:
-                record()
-            if max_steps is not None and step >= max_steps:
-                done = True
-                break
-        if done:
-            break
-    if running_n or not history:
+    for x, y, starts_epoch in bptt_windows(train_streams, seq_len, epochs, max_steps):
+        window = (x.to(device), y.to(device))
+        loss, state = bptt_step(model, optimizer, window, None if starts_epoch else state, clip=clip, one_hot=one_hot)
+        step, tokens = step + 1, tokens + y.numel()
+        losses.append(loss)
+        if eval_every and step % eval_every == 0:
+            record()
+    if losses or not history:
         record()
     return history
 
@@ -141,6 +183,8 @@ def sample(
     A private ``torch.Generator`` seeded with ``seed`` makes the text a function of the
     arguments only. Temperature < 1 sharpens the distribution (safer, more repetitive);
     > 1 flattens it (more varied, more mistakes).
+
+    Taught in: 05 §2.
     """
     if temperature <= 0:
         raise ValueError("temperature must be > 0")

@@ -68,9 +68,11 @@ def main(argv: list[str] | None = None) -> dict:
     from gensim.models import Word2Vec
 
     from ptft_utils import data
+    from ptft_utils.eval import embeddings as embedding_eval
     from ptft_utils.kit.atomic import atomic_write_text
     from ptft_utils.kit.repro import environment
     from ptft_utils.models import embeddings as emb
+    from ptft_utils.models import sgns
 
     torch.set_num_threads(args.threads)
     settings = {"dim": 100, "window": 5, "negatives": 5, "sample": 1e-3, "min_count": 5, "epochs": args.epochs}
@@ -102,7 +104,7 @@ def main(argv: list[str] | None = None) -> dict:
         model.train(sentences, total_examples=model.corpus_count, epochs=args.epochs)
         gensim_seconds = time.perf_counter() - start
         print(f"seed {seed}: gensim trained in {gensim_seconds:.1f} s", flush=True)
-        vectors, log = emb.train_sgns(
+        vectors, log = sgns.train_sgns(
             corpus,
             dim=settings["dim"],
             window=settings["window"],
@@ -111,8 +113,8 @@ def main(argv: list[str] | None = None) -> dict:
             sample=settings["sample"],
             seed=seed,
         )
-        gensim_ws = emb.word_similarity(model.wv, wordsim)
-        ours_ws = emb.word_similarity(vectors, wordsim)
+        gensim_ws = embedding_eval.word_similarity(model.wv, wordsim)
+        ours_ws = embedding_eval.word_similarity(vectors, wordsim)
         assert gensim_ws["used"] == ours_ws["used"], "both must be scored on the same pairs"
         run = {
             "seed": seed,
