@@ -1,7 +1,9 @@
-"""Tests for ptft_utils.train.checkpoint: safe loads, plain random states, fingerprints that refuse a wrong resume."""
+"""Tests for ptft_utils.train.checkpoint: safe loads, damage detected, plain random states, fingerprints."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import os
 import random
 from pathlib import Path
@@ -29,6 +31,13 @@ def fit_linear(checkpoint_dir: Path, **kwargs) -> tuple[nn.Module, train.History
     return model, train.fit(model, blobs(), blobs(seed=1), checkpoint_dir=checkpoint_dir, **settings)
 
 
+def save_with_header(obj: object, path: Path) -> None:
+    """``torch.save`` ``obj`` behind a valid header, as someone who knows the format could."""
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)  # torch.save itself does not check
+    path.write_bytes(checkpoint.checkpoint_header(buffer.getvalue()) + buffer.getvalue())
+
+
 class RunsAShellCommand:
     """Unpickling this object runs ``touch <marker>``: what a crafted checkpoint would do."""
 
@@ -42,7 +51,7 @@ class RunsAShellCommand:
 def test_checkpoint_with_a_pickled_callable_is_refused_and_nothing_runs(tmp_path: Path) -> None:
     marker = tmp_path / "code_ran"
     path = tmp_path / checkpoint.CHECKPOINT_FILE
-    torch.save({"epoch": 1, "model": RunsAShellCommand(marker)}, path)  # torch.save itself does not check
+    save_with_header({"epoch": 1, "model": RunsAShellCommand(marker)}, path)  # a matching sha256 proves no origin
     with pytest.raises(checkpoint.UnsafeCheckpointError, match="refusing to load .*system"):
         checkpoint.load_checkpoint(path)
     assert not marker.exists()
@@ -50,10 +59,77 @@ def test_checkpoint_with_a_pickled_callable_is_refused_and_nothing_runs(tmp_path
 
 def test_fit_refuses_to_resume_from_a_crafted_checkpoint(tmp_path: Path) -> None:
     marker = tmp_path / "code_ran"
-    torch.save({"epoch": 1, "rng": RunsAShellCommand(marker)}, tmp_path / checkpoint.CHECKPOINT_FILE)
+    save_with_header({"epoch": 1, "rng": RunsAShellCommand(marker)}, tmp_path / checkpoint.CHECKPOINT_FILE)
     with pytest.raises(checkpoint.UnsafeCheckpointError, match="resume=False"):
         fit_linear(tmp_path)
     assert not marker.exists()
+
+
+def test_a_file_without_the_header_is_refused_before_unpickling(tmp_path: Path) -> None:
+    marker = tmp_path / "code_ran"
+    path = tmp_path / checkpoint.CHECKPOINT_FILE
+    torch.save({"epoch": 1, "model": RunsAShellCommand(marker)}, path)  # the previous format: torch.save alone
+    with pytest.raises(checkpoint.CorruptCheckpointError) as error:
+        fit_linear(tmp_path)
+    assert f"refusing to load {path}: it has no 'PTFT-CHECKPOINT v1' header" in str(error.value)
+    assert f"delete {path} (or pass resume=False)" in str(error.value)
+    assert not marker.exists()
+
+
+def test_a_checkpoint_is_a_header_line_then_the_torch_save_bytes(tmp_path: Path) -> None:
+    fit_linear(tmp_path)
+    data = (tmp_path / checkpoint.CHECKPOINT_FILE).read_bytes()
+    header, payload = data[: checkpoint.HEADER_SIZE], data[checkpoint.HEADER_SIZE :]
+    expected = f"PTFT-CHECKPOINT v1 sha256={hashlib.sha256(payload).hexdigest()} bytes={len(payload):020d}\n"
+    assert header.decode() == expected and len(header) == 118
+    assert torch.load(io.BytesIO(payload), weights_only=True)["epoch"] == 2
+
+
+def test_a_flipped_byte_is_refused_naming_the_file(tmp_path: Path) -> None:
+    fit_linear(tmp_path)
+    path = tmp_path / checkpoint.CHECKPOINT_FILE
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+    with pytest.raises(checkpoint.CorruptCheckpointError) as error:
+        fit_linear(tmp_path)  # the resume path
+    message = str(error.value)
+    assert f"refusing to load {path}: sha256 mismatch: its header says " in message
+    assert f"its bytes changed after it was written; delete {path} (or pass resume=False)" in message
+
+
+def test_a_truncated_checkpoint_is_refused_naming_the_file_and_sizes(tmp_path: Path) -> None:
+    fit_linear(tmp_path)
+    path = tmp_path / checkpoint.CHECKPOINT_FILE
+    size = path.stat().st_size
+    os.truncate(path, size // 2)
+    with pytest.raises(checkpoint.CorruptCheckpointError) as error:
+        fit_linear(tmp_path)
+    assert f"refusing to load {path}: it is truncated: expected {size} bytes, found {size // 2};" in str(error.value)
+    os.truncate(path, 50)
+    with pytest.raises(checkpoint.CorruptCheckpointError, match="truncated: expected at least 118 bytes, found 50;"):
+        checkpoint.load_checkpoint(path)
+
+
+def test_a_damaged_header_is_refused(tmp_path: Path) -> None:
+    fit_linear(tmp_path)
+    path = tmp_path / checkpoint.CHECKPOINT_FILE
+    data = path.read_bytes()
+    path.write_bytes(data[:30] + b"x" + data[31:])  # inside the hex digest
+    with pytest.raises(checkpoint.CorruptCheckpointError, match="its header is damaged"):
+        checkpoint.load_checkpoint(path)
+    path.write_bytes(data + b"\0")
+    with pytest.raises(checkpoint.CorruptCheckpointError, match=f"longer than written: expected {len(data)} bytes"):
+        checkpoint.load_checkpoint(path)
+
+
+def test_resume_false_replaces_a_damaged_checkpoint(tmp_path: Path) -> None:
+    first, _ = fit_linear(tmp_path)
+    path = tmp_path / checkpoint.CHECKPOINT_FILE
+    os.truncate(path, path.stat().st_size - 1)
+    again, history = fit_linear(tmp_path, resume=False)
+    assert history.resumed_from is None and torch.equal(first.weight, again.weight)
+    assert checkpoint.load_checkpoint(path)["epoch"] == 2
 
 
 def test_save_checkpoint_refuses_objects_that_would_not_load_safely(tmp_path: Path) -> None:
@@ -69,7 +145,7 @@ def test_rng_states_survive_a_weights_only_round_trip(tmp_path: Path) -> None:
     np.random.standard_normal()  # leaves a cached Gaussian in NumPy's legacy state
     checkpoint.save_checkpoint(tmp_path / "rng.pt", {"rng": checkpoint.rng_state()})
     expected = (random.random(), np.random.standard_normal(3).tolist(), torch.rand(3).tolist())
-    checkpoint.set_rng_state(torch.load(tmp_path / "rng.pt", weights_only=True)["rng"])
+    checkpoint.set_rng_state(checkpoint.load_checkpoint(tmp_path / "rng.pt")["rng"])
     assert (random.random(), np.random.standard_normal(3).tolist(), torch.rand(3).tolist()) == expected
 
 

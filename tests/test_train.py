@@ -79,7 +79,7 @@ def test_save_checkpoint_leaves_no_partial_file_when_serialisation_fails(tmp_pat
 def test_checkpoint_holds_everything_needed_to_resume(tmp_path: Path) -> None:
     torch.manual_seed(0)
     train.fit(nn.Linear(2, 2), blobs(), blobs(seed=1), epochs=2, progress=False, checkpoint_dir=tmp_path)
-    state = torch.load(tmp_path / checkpoint.CHECKPOINT_FILE, weights_only=True)  # plain data only
+    state = checkpoint.load_checkpoint(tmp_path / checkpoint.CHECKPOINT_FILE)  # plain data only, verified
     assert state["epoch"] == 2
     assert {"model", "optimizer", "scheduler", "rng", "history", "best_state", "best_score", "fingerprint"} <= set(
         state

@@ -7,6 +7,16 @@ is refused with :class:`UnsafeCheckpointError`. The random states of torch, NumP
 stored as tensors and lists for the same reason. Writes go to a temporary file that is renamed,
 so readers see the old file or the new one, never half of either.
 
+A checkpoint is one file: a 118-byte line, ``PTFT-CHECKPOINT v1 sha256=<64 hex> bytes=<20 digits>``
+and a newline (``head -1 last.pt`` shows it), then the ``torch.save`` bytes it describes.
+:func:`load_checkpoint` checks the length and the sha256 before unpickling anything, so a
+truncated or damaged file (a full disk, a bad copy, a flipped bit) is refused with
+:class:`CorruptCheckpointError` naming the file and what is wrong, instead of loading wrong
+numbers or failing deep inside ``torch.load``; so is a file without the header (written by
+``torch.save`` itself or by an older ptft_utils), which cannot be checked. The digest catches
+damage, not forgery: anyone who can write the file can write a matching header, which is why
+loads stay ``weights_only``. ``torch.load`` cannot read the file directly; use :func:`load_checkpoint`.
+
 A checkpoint also stores the *fingerprint* of the run that made it (learning rates, batch size,
 epochs, seed, optimizer, early stopping, a digest of the data, ...); :func:`check_fingerprint`
 refuses to resume a run whose settings differ, naming the settings that do.
@@ -21,6 +31,7 @@ import hashlib
 import io
 import pickle
 import random
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -33,10 +44,20 @@ from ptft_utils.kit.atomic import atomic_write_bytes
 
 CHECKPOINT_FILE = "last.pt"
 PLAIN_TYPES = (str, int, float, bool, type(None), torch.Tensor)
+MAGIC = b"PTFT-CHECKPOINT v1 "
+HEADER = re.compile(rb"PTFT-CHECKPOINT v1 sha256=([0-9a-f]{64}) bytes=([0-9]{20})\n")
+HEADER_SIZE = len(MAGIC) + len("sha256=") + 64 + len(" bytes=") + 20 + 1  # 118
 
 
 class UnsafeCheckpointError(ValueError):
     """A checkpoint holds objects other than tensors and plain data; loading it could run code.
+
+    Taught in: no chapter yet (``fit(checkpoint_dir=...)``; tests/test_checkpoint.py).
+    """
+
+
+class CorruptCheckpointError(ValueError):
+    """A checkpoint file is truncated or damaged, or has no ptft_utils header to check it by; nothing was loaded.
 
     Taught in: no chapter yet (``fit(checkpoint_dir=...)``; tests/test_checkpoint.py).
     """
@@ -100,31 +121,81 @@ def check_plain(value: Any, where: str = "checkpoint") -> None:
         )
 
 
-def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
-    """Write ``state`` with ``torch.save`` atomically: readers see the old file or the new one.
+def checkpoint_header(payload: bytes) -> bytes:
+    """The line written before ``payload`` in a checkpoint: magic, sha256 and length of ``payload``.
 
-    Raises ``TypeError`` (and leaves ``path`` as it was) when ``state`` holds anything but tensors
-    and plain data, since :func:`load_checkpoint` could not read it back safely.
+    Taught in: no chapter yet (``fit(checkpoint_dir=...)``; tests/test_checkpoint.py).
+    """
+    return MAGIC + f"sha256={hashlib.sha256(payload).hexdigest()} bytes={len(payload):020d}\n".encode()
+
+
+def save_checkpoint(path: str | Path, state: dict[str, Any]) -> Path:
+    """Write ``state`` with ``torch.save``, behind a header holding its sha256, atomically.
+
+    Readers see the old file or the new one, never half of either. Raises ``TypeError`` (and
+    leaves ``path`` as it was) when ``state`` holds anything but tensors and plain data, since
+    :func:`load_checkpoint` could not read it back safely.
 
     Taught in: no chapter yet (``fit(checkpoint_dir=...)``; tests/test_checkpoint.py).
     """
     check_plain(state)
     buffer = io.BytesIO()
     torch.save(state, buffer)
-    return atomic_write_bytes(path, buffer.getvalue())
+    payload = buffer.getvalue()
+    return atomic_write_bytes(path, checkpoint_header(payload) + payload)
+
+
+def verified_payload(path: str | Path, data: bytes) -> bytes:
+    """The ``torch.save`` bytes of checkpoint file ``data``, after checking its header, length and sha256.
+
+    Raises :class:`CorruptCheckpointError` naming ``path``, what is wrong, and how to start over.
+
+    Taught in: no chapter yet (``fit(checkpoint_dir=...)``; tests/test_checkpoint.py).
+    """
+    fresh = f"delete {path} (or pass resume=False) to start over"
+    if not data.startswith(MAGIC[: len(data)]):
+        raise CorruptCheckpointError(
+            f"refusing to load {path}: it has no {MAGIC.decode().strip()!r} header, so it cannot be checked "
+            f"for damage (written by torch.save itself or by an older ptft_utils?); {fresh}"
+        )
+    header = HEADER.match(data, 0, HEADER_SIZE)
+    if header is None:
+        what = (
+            f"it is truncated: expected at least {HEADER_SIZE} bytes, found {len(data)}"
+            if len(data) < HEADER_SIZE
+            else "its header is damaged (not 'PTFT-CHECKPOINT v1 sha256=<64 hex digits> bytes=<20 digits>')"
+        )
+        raise CorruptCheckpointError(f"refusing to load {path}: {what}; {fresh}")
+    expected = HEADER_SIZE + int(header[2])
+    if len(data) != expected:
+        what = "truncated" if len(data) < expected else "longer than written"
+        raise CorruptCheckpointError(
+            f"refusing to load {path}: it is {what}: expected {expected} bytes, found {len(data)}; {fresh}"
+        )
+    payload = data[HEADER_SIZE:]
+    digest = hashlib.sha256(payload).hexdigest()
+    if digest != header[1].decode():
+        raise CorruptCheckpointError(
+            f"refusing to load {path}: sha256 mismatch: its header says {header[1].decode()}, its contents hash "
+            f"to {digest}: its bytes changed after it was written; {fresh}"
+        )
+    return payload
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint` (or by :func:`fit`), without running any code.
 
-    ``torch.load(weights_only=True)`` builds tensors and plain containers only; a file that asks
-    for anything else (a pickled callable, an arbitrary class) raises :class:`UnsafeCheckpointError`
-    before any of it is executed.
+    The header's length and sha256 are checked first: a truncated or damaged file, or one
+    without the header, raises :class:`CorruptCheckpointError` before anything is unpickled.
+    Then ``torch.load(weights_only=True)`` builds tensors and plain containers only; a file that
+    asks for anything else (a pickled callable, an arbitrary class) raises
+    :class:`UnsafeCheckpointError` before any of it is executed.
 
     Taught in: no chapter yet (``fit(checkpoint_dir=...)``; tests/test_checkpoint.py).
     """
+    payload = verified_payload(path, Path(path).read_bytes())
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        return torch.load(io.BytesIO(payload), map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         detail = next((line for line in str(error).splitlines() if "GLOBAL" in line), str(error).splitlines()[0])
         raise UnsafeCheckpointError(

@@ -322,7 +322,8 @@ class RunState:
         """Load the checkpoint at ``path``, if there is one; returns the epoch to start at.
 
         Raises :class:`~ptft_utils.train.checkpoint.CheckpointMismatchError` when the checkpoint
-        was made with other settings, and :class:`~ptft_utils.train.checkpoint.UnsafeCheckpointError`
+        was made with other settings, :class:`~ptft_utils.train.checkpoint.CorruptCheckpointError`
+        when it is truncated or damaged, and :class:`~ptft_utils.train.checkpoint.UnsafeCheckpointError`
         when it holds anything but tensors and plain data.
         """
         if path is None or not path.exists():
