@@ -261,3 +261,10 @@ def test_k_shot_training_beats_chance_on_a_tiny_digit_task() -> None:
     finally:
         torch.set_num_threads(threads)
     assert accuracy > 0.5  # chance is 0.1
+
+
+def test_iterate_batches_walks_only_the_given_order() -> None:
+    data = (torch.arange(10.0), torch.arange(10))
+    batches_seen = list(batches.iterate_batches(data, 4, order=torch.tensor([7, 2, 5])))
+    assert len(batches_seen) == 1
+    assert batches_seen[0][1].tolist() == [7, 2, 5]

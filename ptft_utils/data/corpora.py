@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ptft_utils.data.datasets import Analogies, Corpus, LeeSimilarity, WordPairs, announce, short_error
+from ptft_utils.data.datasets import Analogies, Corpus, LeeSimilarity, WordPairs, announce, fall_back
 from ptft_utils.data.download import (
     DataUnavailableError,
     fetch_result,
@@ -82,14 +82,7 @@ def load_text(name: str = "tinyshakespeare") -> Corpus:
         try:
             corpus = load_text("tinyshakespeare")
         except DataUnavailableError as err:  # an unwritable cache included (CacheNotWritableError)
-            corpus = load_text("lee_background")
-            reason = short_error(err)
-            corpus.provenance = f"stand-in for Tiny Shakespeare (unavailable: {reason}) -> {corpus.provenance}"
-            announce(
-                f"dataset='auto': Tiny Shakespeare is not available here ({reason}); "
-                "using gensim's lee_background corpus."
-            )
-            return corpus
+            return fall_back(load_text("lee_background"), "Tiny Shakespeare", err, "gensim's lee_background corpus")
         announce(f"dataset='auto': using Tiny Shakespeare ({len(corpus):,} characters).")
         return corpus
     if name == "tinyshakespeare":

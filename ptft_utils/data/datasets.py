@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -92,6 +93,18 @@ class Analogies(dict):  # type: ignore[type-arg]
 def announce(message: str) -> None:
     """The visible line that ``dataset="auto"`` owes the reader."""
     print(message, flush=True)
+
+
+def fall_back(stand_in: Any, real_name: str, err: Exception, using: str) -> Any:
+    """Mark ``stand_in`` as replacing ``real_name`` (unavailable because of ``err``), say so, return it.
+
+    The provenance starts ``stand-in for <real_name> (unavailable: <reason>)`` and the visible line
+    says what is used instead, so a stand-in's result is never mistaken for the real dataset's.
+    """
+    reason = short_error(err)
+    stand_in.provenance = f"stand-in for {real_name} (unavailable: {reason}) -> {stand_in.provenance}"
+    announce(f"dataset='auto': {real_name} is not available here ({reason}); using {using}.")
+    return stand_in
 
 
 def short_error(err: Exception) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ptft_utils.data.datasets import ImageData, announce, short_error
+from ptft_utils.data.datasets import ImageData, announce, fall_back
 from ptft_utils.data.download import (
     DataUnavailableError,
     fetch_result,
@@ -142,12 +142,7 @@ def load_images(dataset: str = "auto", split: str = "test") -> ImageData:
         data = load_mnist(split)
     except DataUnavailableError as err:  # an unwritable cache included (CacheNotWritableError)
         digits = load_digits28()
-        reason = short_error(err)
-        digits.provenance = f"stand-in for MNIST {split} (unavailable: {reason}) -> {digits.provenance}"
-        announce(
-            f"dataset='auto': MNIST {split} is not available here ({reason}); "
-            f"using the shipped stand-in, sklearn digits upsampled to 28x28 ({len(digits):,} images)."
-        )
-        return digits
+        using = f"the shipped stand-in, sklearn digits upsampled to 28x28 ({len(digits):,} images)"
+        return fall_back(digits, f"MNIST {split}", err, using)
     announce(f"dataset='auto': using real MNIST {split} ({len(data):,} images).")
     return data

@@ -14,7 +14,7 @@ import numpy as np
 
 from ptft_utils.data import registry
 from ptft_utils.data.corpora import decode_legacy, gensim_provenance, shipped_path
-from ptft_utils.data.datasets import TextData, announce, short_error
+from ptft_utils.data.datasets import TextData, announce, fall_back
 from ptft_utils.data.download import (
     CacheNotWritableError,
     DataUnavailableError,
@@ -129,13 +129,7 @@ def load_polarity(dataset: str = "auto") -> TextData:
             data = _load_polarity_real()
         except DataUnavailableError as err:  # an unwritable cache included (CacheNotWritableError)
             shipped = load_polarity("shipped")
-            reason = short_error(err)
-            shipped.provenance = f"stand-in for sentence polarity (unavailable: {reason}) -> {shipped.provenance}"
-            announce(
-                f"dataset='auto': the sentence polarity dataset is not available here ({reason}); "
-                f"using gensim's shipped {len(shipped)} sentences."
-            )
-            return shipped
+            return fall_back(shipped, "sentence polarity", err, f"gensim's shipped {len(shipped)} sentences")
         announce(f"dataset='auto': using the real sentence polarity dataset ({len(data):,} sentences).")
         return data
     path = shipped_path("pang_lee_polarity")

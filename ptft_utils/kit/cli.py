@@ -2,10 +2,10 @@
 
     ptft list                                   chapters and their parameters
     ptft run NOTEBOOK [-p NAME VALUE]... [--profile P] [--device D] [--out DIR]
-    ptft run-all [--profile P] [--device D] [--out DIR]
+    ptft run-all [NOTEBOOK]... [--profile P] [--device D] [--out DIR] [--jobs N]
     ptft results DIR... [--format markdown|csv] [--claims]
     ptft verify DIR...                          do the runs agree with what the text asserts, declared first?
-    ptft book [--profile P] [--device D]        execute every chapter, build _build/html
+    ptft book [--profile P] [--device D] [--jobs N]   execute every chapter, build _build/html
     ptft doctor                                 versions, CPU/GPU, data cache
 
 Exit status: 0 success; 1 a notebook or check failed (``verify``: also any record that cannot be
@@ -70,10 +70,17 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_run_all(args: argparse.Namespace) -> int:
     params = _parameters(args)
-    notebooks = runner.toc_notebooks() if args.book_only else runner.chapter_notebooks()
+    try:
+        notebooks = _run_all_notebooks(args)
+    except (FileNotFoundError, ValueError) as exc:  # ValueError: not a notebook, or both NOTEBOOKs and --book-only
+        print(f"ptft run-all: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     try:
         for notebook in notebooks:
             runner.check_parameters(notebook, params)
+        jobs = _jobs(args, notebooks, params)
+        if jobs > 1:
+            return _run_parallel("run-all", notebooks, args.out, params, jobs)
         runner.run_all(notebooks, args.out, params, progress=not args.quiet)
     except (ParameterError, runner.RunRefused) as exc:
         print(f"ptft run-all: {exc}", file=sys.stderr)
@@ -82,6 +89,64 @@ def cmd_run_all(args: argparse.Namespace) -> int:
         print(f"ptft run-all: FAILED\n{exc}", file=sys.stderr)
         return EXIT_FAILED
     return 0
+
+
+def _run_all_notebooks(args: argparse.Namespace) -> list[Path]:
+    """The NOTEBOOKs named (chapter numbers, names or paths), else every chapter, or the book's with --book-only."""
+    if args.notebooks and args.book_only:
+        raise ValueError("name NOTEBOOKs or give --book-only, not both")
+    if args.notebooks:
+        return [runner.find_notebook(name) for name in args.notebooks]
+    return runner.toc_notebooks() if args.book_only else runner.chapter_notebooks()
+
+
+def _jobs(args: argparse.Namespace, notebooks: list[Path], params: dict[str, Any]) -> int:
+    """``--jobs``, else as many as fill the CPU cores (:func:`runner.default_jobs`); never more than the notebooks."""
+    jobs = args.jobs if args.jobs is not None else runner.default_jobs(notebooks, params)
+    return max(1, min(jobs, len(notebooks)))
+
+
+def _run_parallel(command: str, notebooks: list[Path], out: str, params: dict[str, Any], jobs: int) -> int:
+    """``--jobs`` above 1: every notebook runs; exit 1 if any failed, 2 if the only trouble was refusals, 130 on Ctrl-C.
+
+    Raises :class:`runner.RunRefused` (exit 2, from the caller) when nothing could start.
+    """
+    try:
+        runs = runner.run_parallel(notebooks, out, params, jobs=jobs)
+    except runner.RunsInterrupted as exc:  # every running notebook was stopped and its record marked failed
+        print(f"ptft {command}: {exc}", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    bad = [run for run in runs if run.status != "done"]
+    if not bad:
+        return 0
+    print(f"ptft {command}: FAILED: {len(bad)} of {len(runs)} notebooks", file=sys.stderr)
+    for run in bad:
+        print(run.message, file=sys.stderr)
+    return EXIT_USAGE if all(run.status == "refused" for run in bad) else EXIT_FAILED
+
+
+def _jobs_count(text: str) -> int:
+    try:
+        jobs = int(text)
+    except ValueError:
+        jobs = 0
+    if jobs < 1:
+        raise argparse.ArgumentTypeError(f"expected how many notebooks to run at once, 1 or more; got {text!r}")
+    return jobs
+
+
+JOBS_HELP = (
+    "notebooks to run at once, each in its own process and kernel (default: as many as fill the CPU cores, "
+    "cores // the largest cpu_threads of the chapters' profiles; 1 with --device cuda/mps or -p output_dir). "
+    "--jobs 1 runs them in order and stops at the first failure"
+)
+PARALLEL_NOTE = (
+    "With --jobs N above 1, N notebooks run at once, each into its own folder under --out; a line says when "
+    "each starts, ends (with its wall time) or fails, with the counts so far, and a summary ends the run. A "
+    "failed notebook stops none of the others; the exit status is 1 if any failed. Ctrl-C stops every "
+    "running notebook and marks its record failed (exit 130). Results are the same as one at a time: every "
+    "notebook runs in a fresh kernel with the same seeds."
+)
 
 
 def _read_records(command: str, dirs: Sequence[str]) -> tuple[list[dict[str, Any]], list[results.BadRecord]] | None:
@@ -205,9 +270,16 @@ def cmd_book(args: argparse.Namespace) -> int:
     executed = Path(args.executed) if args.executed else runner.REPO_ROOT / "_build" / "executed"
     try:
         if not args.skip_execution:
-            for notebook in runner.toc_notebooks():
+            notebooks = runner.toc_notebooks()
+            for notebook in notebooks:
                 runner.check_parameters(notebook, params)
-            runner.run_all(runner.toc_notebooks(), executed, params, progress=not args.quiet)
+            jobs = _jobs(args, notebooks, params)
+            if jobs > 1:  # the book is built once every chapter has finished, and only if all succeeded
+                status = _run_parallel("book", notebooks, str(executed), params, jobs)
+                if status:
+                    return status
+            else:
+                runner.run_all(runner.toc_notebooks(), executed, params, progress=not args.quiet)
         html = runner.build_book(executed)
     except (ParameterError, runner.RunRefused) as exc:
         print(f"ptft book: {exc}", file=sys.stderr)
@@ -217,6 +289,13 @@ def cmd_book(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(f"book: {html / 'index.html'}")
     return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """A grid of parameters x seeds, one run per cell, resumable (see :mod:`ptft_utils.dist.sweep`)."""
+    from ptft_utils.dist import sweep  # lazily: dist imports Ray (for --executor ray), no other command needs it
+
+    return sweep.main(args)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
@@ -264,9 +343,15 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("notebook", help="chapter number (04) or name (04_cnn_transfer), found in notebooks/; or a path")
     common(run)
     run.set_defaults(func=cmd_run)
-    run_all = sub.add_parser("run-all", help="execute every chapter")
+    run_all = sub.add_parser(
+        "run-all", help="execute every chapter",
+        description="Execute every chapter (or the NOTEBOOKs named) with papermill into --out. " + PARALLEL_NOTE,
+    )  # fmt: skip
+    run_all.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                         help="chapters by number (02) or name, or notebook paths (default: all chapters)")  # fmt: skip
     common(run_all)
     run_all.add_argument("--book-only", action="store_true", help="only the chapters in book/_toc.yml")
+    run_all.add_argument("-j", "--jobs", type=_jobs_count, metavar="N", help=JOBS_HELP)
     run_all.set_defaults(func=cmd_run_all)
     results = sub.add_parser("results", help="collect metrics.json files into one table")
     results.add_argument("dirs", nargs="+")
@@ -276,11 +361,33 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check the runs against the claims the text asserts")
     verify.add_argument("dirs", nargs="+")
     verify.set_defaults(func=cmd_verify)
-    book = sub.add_parser("book", help="execute the chapters and build the Jupyter Book into _build/html")
+    book = sub.add_parser(
+        "book", help="execute the chapters and build the Jupyter Book into _build/html",
+        description="Execute the chapters in book/_toc.yml into --out, then build the Jupyter Book from them "
+                    "into _build/html, once every chapter has finished. " + PARALLEL_NOTE,
+    )  # fmt: skip
     common(book, out="_build/executed")
+    book.add_argument("-j", "--jobs", type=_jobs_count, metavar="N", help=JOBS_HELP)
     book.add_argument("--executed", help="use notebooks already executed in this folder")
     book.add_argument("--skip-execution", action="store_true", help="build from --executed without running")
     book.set_defaults(func=cmd_book)
+    sweep = sub.add_parser("sweep", help="run a notebook over a grid of parameters and seeds (resumable)")
+    sweep.add_argument("notebook", nargs="?", help="as for run; leave out with --summarize to show a sweep's table")
+    sweep.add_argument("-g", "--grid", nargs=2, action="append", metavar=("NAME", "VALUES"),
+                       help='sweep a parameter over a YAML list of values: -g opt_steps "[10, 20]"')  # fmt: skip
+    sweep.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                       help="a fixed notebook parameter (VALUE is read as YAML), the same in every run")  # fmt: skip
+    sweep.add_argument("--seeds", help="sweep seed over a range or list: 0-9, 0,3,5")
+    sweep.add_argument("--profile", choices=PROFILE_NAMES, help="smoke (CI), default (laptop CPU) or full (GPU)")
+    sweep.add_argument("--device", choices=DEVICES, help="where to train")
+    sweep.add_argument("--out", default="runs/sweep", help="the sweep's folder: <out>/<run-id>/ per run")
+    sweep.add_argument("--executor", choices=("local", "ray"), default="local", help="a process pool, or Ray tasks")
+    sweep.add_argument("--jobs", type=int, help="runs at a time (default: local, cores / cores per run; ray, as fit)")
+    sweep.add_argument("--address", help="with --executor ray: join a cluster (auto, ray://HOST:10001)")
+    sweep.add_argument("--summarize", action="store_true", help="print one row per run, swept parameters as columns")
+    sweep.add_argument("--format", choices=("markdown", "csv"), default="markdown", help="of --summarize")
+    sweep.add_argument("-q", "--quiet", action="store_true", help="only the failures and the last line")
+    sweep.set_defaults(func=cmd_sweep)
     sub.add_parser("doctor", help="versions, CPU/GPU and the data cache").set_defaults(func=cmd_doctor)
     return parser
 

@@ -53,15 +53,14 @@ def iterate_batches(
     order: torch.Tensor | None = None,
     collate_fn: Callable | None = None,
 ) -> Iterator[Batch]:
-    """Batches of ``data`` in ``order`` (default: as stored).
+    """Batches of ``data`` in ``order`` (default: as stored); ``order`` may be a subset of the indices.
 
     Taught in: 04 §5 (inside :func:`~ptft_utils.train.fit`).
     """
-    n = dataset_length(data)
     if order is None:
-        order = torch.arange(n)
+        order = torch.arange(dataset_length(data))
     if isinstance(data, tuple):
-        for start in range(0, n, batch_size):
+        for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
             yield tuple(t[idx] for t in data)
     else:
