@@ -445,48 +445,63 @@ def run_sweep(
     out = _writable(out, "--out")
     name = runner.notebook_name(notebook)
     with runner.lock_folder(out):
-        state: dict[str, dict[str, Any]] = {}
-        todo = []
-        for cell in cells:
-            reason = resume_reason(out / cell.run_id, name, cell.parameters)
-            state[cell.run_id] = {"status": COMPLETE if reason is None else PENDING, "reused": reason is None}
-            if reason is not None:
-                todo.append(cell)
+        state, todo = _plan(out, name, cells)
         manifest = _manifest(notebook, out, cells, executor, command)
         _write_manifest(out, manifest, state)
         reused = len(cells) - len(todo)
         say(f"sweep {name}: {len(cells)} runs into {out}; {reused} already complete, {len(todo)} to run ({executor})")
 
-        done = 0
-
-        def finished(outcome: dict[str, Any]) -> None:
-            nonlocal done
-            done += 1
-            state[outcome["run_id"]] = outcome
-            _write_manifest(out, manifest, state)
-            if outcome["status"] == COMPLETE:
-                what = "complete (done meanwhile)" if outcome["reused"] else "complete"
-            else:
-                kept = outcome["output"] and Path(outcome["output"]).exists()
-                what = f"FAILED: {outcome['error']}" + (f" (notebook kept: {outcome['output']})" if kept else "")
-            say(f"[{done}/{len(todo)}] {outcome['run_id']}  {what}  {outcome['wall_seconds'] or 0:.1f} s")
-
+        finished = _progress(out, manifest, state, len(todo), say)
         tasks = [(str(notebook), str(out / cell.run_id), cell) for cell in todo]
         if ray is not None:
             _execute_ray(ray, tasks, jobs, address, finished, say)
         elif tasks:
             _execute_local(tasks, jobs, finished)
-    return [
-        Outcome(
-            cell.run_id,
-            state[cell.run_id]["status"],
-            bool(state[cell.run_id].get("reused")),
-            state[cell.run_id].get("error"),
-            state[cell.run_id].get("wall_seconds"),
-            state[cell.run_id].get("output"),
-        )
-        for cell in cells
-    ]
+    return [_outcome(cell.run_id, state[cell.run_id]) for cell in cells]
+
+
+def _plan(out: Path, name: str, cells: Sequence[Cell]) -> tuple[dict[str, dict[str, Any]], list[Cell]]:
+    """Each cell's starting state, and the cells the resume rule does not skip."""
+    state: dict[str, dict[str, Any]] = {}
+    todo = []
+    for cell in cells:
+        reason = resume_reason(out / cell.run_id, name, cell.parameters)
+        state[cell.run_id] = {"status": COMPLETE if reason is None else PENDING, "reused": reason is None}
+        if reason is not None:
+            todo.append(cell)
+    return state, todo
+
+
+def _progress(
+    out: Path, manifest: dict[str, Any], state: dict[str, dict[str, Any]], total: int, say: Report
+) -> Callable[[dict[str, Any]], None]:
+    """The callback each finished run reports to: it updates the manifest and prints one line."""
+    done = 0
+
+    def finished(outcome: dict[str, Any]) -> None:
+        nonlocal done
+        done += 1
+        state[outcome["run_id"]] = outcome
+        _write_manifest(out, manifest, state)
+        if outcome["status"] == COMPLETE:
+            what = "complete (done meanwhile)" if outcome["reused"] else "complete"
+        else:
+            kept = outcome["output"] and Path(outcome["output"]).exists()
+            what = f"FAILED: {outcome['error']}" + (f" (notebook kept: {outcome['output']})" if kept else "")
+        say(f"[{done}/{total}] {outcome['run_id']}  {what}  {outcome['wall_seconds'] or 0:.1f} s")
+
+    return finished
+
+
+def _outcome(run_id: str, entry: dict[str, Any]) -> Outcome:
+    return Outcome(
+        run_id,
+        entry["status"],
+        bool(entry.get("reused")),
+        entry.get("error"),
+        entry.get("wall_seconds"),
+        entry.get("output"),
+    )
 
 
 Task = tuple[str, str, Cell]

@@ -6,6 +6,7 @@
     ptft results DIR... [--format markdown|csv] [--claims]
     ptft verify DIR...                          do the runs agree with what the text asserts, declared first?
     ptft book [--profile P] [--device D] [--jobs N]   execute every chapter, build _build/html
+    ptft sweep NOTEBOOK -g NAME VALUES... [--seeds 0-9] [--executor local|ray] [--jobs N]   a resumable grid
     ptft doctor                                 versions, CPU/GPU, data cache
 
 Exit status: 0 success; 1 a notebook or check failed (``verify``: also any record that cannot be
@@ -325,23 +326,22 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="ptft", description="Run, collect and publish the ptft book's notebooks.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def _common_options(p: argparse.ArgumentParser, out: str = "runs") -> None:
+    """The options every notebook-running command shares."""
+    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="set a notebook parameter (VALUE is read as YAML: 3, 0.1, [1, 5], cpu)")  # fmt: skip
+    p.add_argument("--profile", choices=PROFILE_NAMES, help="smoke (CI), default (laptop CPU) or full (GPU)")
+    p.add_argument("--device", choices=DEVICES, help="where to train")
+    p.add_argument("--seed", type=int, help="base random seed")
+    p.add_argument("--out", default=out, help=f"folder for executed notebooks and metrics (default: {out})")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    def common(p: argparse.ArgumentParser, out: str = "runs") -> None:
-        p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                       help="set a notebook parameter (VALUE is read as YAML: 3, 0.1, [1, 5], cpu)")  # fmt: skip
-        p.add_argument("--profile", choices=PROFILE_NAMES, help="smoke (CI), default (laptop CPU) or full (GPU)")
-        p.add_argument("--device", choices=DEVICES, help="where to train")
-        p.add_argument("--seed", type=int, help="base random seed")
-        p.add_argument("--out", default=out, help=f"folder for executed notebooks and metrics (default: {out})")
-        p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
-    sub.add_parser("list", help="chapters and their parameters").set_defaults(func=cmd_list)
+def _add_run_commands(sub: Any) -> None:
+    """``run``, ``run-all`` and ``book``: execute chapters (and build the book)."""
     run = sub.add_parser("run", help="execute one notebook with papermill")
     run.add_argument("notebook", help="chapter number (04) or name (04_cnn_transfer), found in notebooks/; or a path")
-    common(run)
+    _common_options(run)
     run.set_defaults(func=cmd_run)
     run_all = sub.add_parser(
         "run-all", help="execute every chapter",
@@ -349,10 +349,24 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     run_all.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
                          help="chapters by number (02) or name, or notebook paths (default: all chapters)")  # fmt: skip
-    common(run_all)
+    _common_options(run_all)
     run_all.add_argument("--book-only", action="store_true", help="only the chapters in book/_toc.yml")
     run_all.add_argument("-j", "--jobs", type=_jobs_count, metavar="N", help=JOBS_HELP)
     run_all.set_defaults(func=cmd_run_all)
+    book = sub.add_parser(
+        "book", help="execute the chapters and build the Jupyter Book into _build/html",
+        description="Execute the chapters in book/_toc.yml into --out, then build the Jupyter Book from them "
+                    "into _build/html, once every chapter has finished. " + PARALLEL_NOTE,
+    )  # fmt: skip
+    _common_options(book, out="_build/executed")
+    book.add_argument("-j", "--jobs", type=_jobs_count, metavar="N", help=JOBS_HELP)
+    book.add_argument("--executed", help="use notebooks already executed in this folder")
+    book.add_argument("--skip-execution", action="store_true", help="build from --executed without running")
+    book.set_defaults(func=cmd_book)
+
+
+def _add_record_commands(sub: Any) -> None:
+    """``results`` and ``verify``: read the records runs leave behind."""
     results = sub.add_parser("results", help="collect metrics.json files into one table")
     results.add_argument("dirs", nargs="+")
     results.add_argument("--format", choices=("markdown", "csv"), default="markdown")
@@ -361,16 +375,10 @@ def build_parser() -> argparse.ArgumentParser:
     verify = sub.add_parser("verify", help="check the runs against the claims the text asserts")
     verify.add_argument("dirs", nargs="+")
     verify.set_defaults(func=cmd_verify)
-    book = sub.add_parser(
-        "book", help="execute the chapters and build the Jupyter Book into _build/html",
-        description="Execute the chapters in book/_toc.yml into --out, then build the Jupyter Book from them "
-                    "into _build/html, once every chapter has finished. " + PARALLEL_NOTE,
-    )  # fmt: skip
-    common(book, out="_build/executed")
-    book.add_argument("-j", "--jobs", type=_jobs_count, metavar="N", help=JOBS_HELP)
-    book.add_argument("--executed", help="use notebooks already executed in this folder")
-    book.add_argument("--skip-execution", action="store_true", help="build from --executed without running")
-    book.set_defaults(func=cmd_book)
+
+
+def _add_sweep_command(sub: Any) -> None:
+    """``sweep``: one notebook over a grid of parameters and seeds (see :mod:`ptft_utils.dist.sweep`)."""
     sweep = sub.add_parser("sweep", help="run a notebook over a grid of parameters and seeds (resumable)")
     sweep.add_argument("notebook", nargs="?", help="as for run; leave out with --summarize to show a sweep's table")
     sweep.add_argument("-g", "--grid", nargs=2, action="append", metavar=("NAME", "VALUES"),
@@ -388,6 +396,15 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--format", choices=("markdown", "csv"), default="markdown", help="of --summarize")
     sweep.add_argument("-q", "--quiet", action="store_true", help="only the failures and the last line")
     sweep.set_defaults(func=cmd_sweep)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="ptft", description="Run, collect and publish the ptft book's notebooks.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("list", help="chapters and their parameters").set_defaults(func=cmd_list)
+    _add_run_commands(sub)
+    _add_record_commands(sub)
+    _add_sweep_command(sub)
     sub.add_parser("doctor", help="versions, CPU/GPU and the data cache").set_defaults(func=cmd_doctor)
     return parser
 
