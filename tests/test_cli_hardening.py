@@ -14,8 +14,8 @@ import textwrap
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
+from tiny_notebooks import write_notebook
 
 from ptft_utils.kit import runner
 from ptft_utils.kit.results import load_run
@@ -48,14 +48,7 @@ rec.save()
 
 @pytest.fixture(scope="module")
 def sleepy_notebook(tmp_path_factory) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell(PARAMETERS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(WORK)]
-    path = tmp_path_factory.mktemp("nb") / "97_sleepy.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(tmp_path_factory.mktemp("nb") / "97_sleepy.ipynb", PARAMETERS, SETUP, WORK)
 
 
 def ptft(*args, cwd=None):

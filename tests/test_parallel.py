@@ -16,6 +16,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from tiny_notebooks import write_notebook as write_tiny_notebook
 
 from ptft_utils.kit import runner
 from ptft_utils.kit.results import load_run
@@ -41,14 +42,7 @@ def write_notebook(folder: Path, name: str, *, sleep_seconds: float = 0.0, explo
         f"sleep_seconds = {sleep_seconds}  # how long the work cell sleeps\n"
         f"explode = {explode}  # raise in the work cell\n"
     )
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell(parameters)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [params, nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(WORK)]
-    path = folder / f"{name}.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return write_tiny_notebook(folder / f"{name}.ipynb", parameters, SETUP, WORK)
 
 
 def write_profiles_notebook(folder: Path, name: str, profiles: str) -> Path:

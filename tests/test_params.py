@@ -262,19 +262,15 @@ def test_injected_names_are_read_without_executing_anything():
 
 @pytest.mark.slow
 def test_plain_papermill_run_with_a_misspelled_name_fails_in_the_setup_cell(tmp_path):
-    import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from tiny_notebooks import write_notebook
 
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell(
-        'profile = "default"\ndevice = "auto"\nseed = 0\noutput_dir = "x"\nepochs = None'
-    )
-    params.metadata["tags"] = ["parameters"]
     table = {p: {"epochs": 1} for p in ("smoke", "default", "full")}
-    nb.cells = [params, nbformat.v4.new_code_cell(f"import ptft_utils\ncfg = ptft_utils.resolve(globals(), {table})")]
-    nbformat.write(nb, tmp_path / "tiny.ipynb")
+    parameters = 'profile = "default"\ndevice = "auto"\nseed = 0\noutput_dir = "x"\nepochs = None'
+    write_notebook(
+        tmp_path / "tiny.ipynb", parameters, f"import ptft_utils\ncfg = ptft_utils.resolve(globals(), {table})"
+    )
     with pytest.raises(PapermillExecutionError) as info:
         papermill.execute_notebook(
             str(tmp_path / "tiny.ipynb"), str(tmp_path / "out.ipynb"), parameters={"seedz": 7},

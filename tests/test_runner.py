@@ -12,6 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from tiny_notebooks import write_notebook
 
 from ptft_utils.kit import runner
 from ptft_utils.kit.params import ParameterError
@@ -48,16 +49,7 @@ rec.save()
 
 @pytest.fixture(scope="module")
 def demo_notebook(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("nb")
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell(PARAMETERS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# 99 · Demo"), params,
-                nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(BODY)]  # fmt: skip
-    path = folder / "99_demo.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(tmp_path_factory.mktemp("nb") / "99_demo.ipynb", PARAMETERS, SETUP, BODY, title="# 99 · Demo")
 
 
 def test_notebook_parameters_are_read_by_inspection(demo_notebook):

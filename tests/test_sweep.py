@@ -19,6 +19,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from tiny_notebooks import write_notebook
 
 from ptft_utils import Recorder
 from ptft_utils.dist import sweep
@@ -49,14 +50,7 @@ CELLS = ["knob=1__seed=0", "knob=1__seed=1", "knob=2__seed=0", "knob=2__seed=1"]
 
 @pytest.fixture(scope="module")
 def tiny_notebook(tmp_path_factory) -> Path:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    params = nbformat.v4.new_code_cell(PARAMETERS)
-    params.metadata["tags"] = ["parameters"]
-    nb.cells = [nbformat.v4.new_markdown_cell("# 98 · Tiny"), params, nbformat.v4.new_code_cell(BODY)]
-    path = tmp_path_factory.mktemp("nb") / "98_tiny.ipynb"
-    nbformat.write(nb, path)
-    return path
+    return write_notebook(tmp_path_factory.mktemp("nb") / "98_tiny.ipynb", PARAMETERS, BODY, title="# 98 · Tiny")
 
 
 def ptft_sweep(notebook: Path, out: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120):
