@@ -31,7 +31,6 @@ import contextlib
 import fcntl
 import json
 import os
-import pickle
 import shutil
 import signal
 import subprocess
@@ -625,11 +624,12 @@ def _run_jobs(
 
 
 def _start(notebook: Path, out: Path, params: dict[str, Any], scratch: Path) -> _Job:
-    """One worker process for ``notebook``: its orders in a pickle, its output in a log, its outcome in a JSON file."""
+    """One worker process for ``notebook``: its orders and its outcome in JSON files, its output in a log."""
     name = notebook_name(notebook)
-    spec, result, log = scratch / f"{name}.spec", scratch / f"{name}.result.json", scratch / f"{name}.log"
-    with open(spec, "wb") as handle:  # pickle keeps every parameter's type exactly as given
-        pickle.dump({"notebook": notebook, "out_dir": out, "parameters": params, "result": result}, handle)
+    spec, result, log = scratch / f"{name}.spec.json", scratch / f"{name}.result.json", scratch / f"{name}.log"
+    # Parameters are YAML/JSON values already (papermill injects them as such), so JSON keeps them.
+    orders = {"notebook": str(notebook), "out_dir": str(out), "parameters": params, "result": str(result)}
+    spec.write_text(json.dumps(orders), encoding="utf-8")
     with open(log, "wb") as output:
         process = subprocess.Popen(
             [sys.executable, "-P", "-c", _WORKER, str(spec), str(REPO_ROOT)],
@@ -676,13 +676,12 @@ def _worker(spec_path: str) -> int:
     The parent holds the lock of ``--out``; this process locks the record folder. Its outcome goes
     to the result file the parent named, as JSON.
     """
-    with open(spec_path, "rb") as handle:
-        spec = pickle.load(handle)  # written by run_parallel, a moment ago, into its own temporary folder
-    notebook: Path = spec["notebook"]
+    spec = json.loads(Path(spec_path).read_text(encoding="utf-8"))  # written by run_parallel, a moment ago
+    notebook = Path(spec["notebook"])
     outcome: dict[str, Any] = {"status": "done", "message": ""}
     code = 0
     try:
-        result = _run_in_locked_out(notebook, spec["out_dir"], spec["parameters"], progress=False)
+        result = _run_in_locked_out(notebook, Path(spec["out_dir"]), spec["parameters"], progress=False)
         outcome.update(output=str(result.output), metrics=str(result.metrics), wall_seconds=result.wall_seconds)
     except NotebookFailed as exc:
         outcome, code = {"status": "failed", "message": str(exc)}, 1
