@@ -1,0 +1,1 @@
+"""Hugging Face: the only subpackage that imports transformers, peft or tokenizers."""
