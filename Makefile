@@ -16,7 +16,7 @@ CONSTRAINTS ?= $(if $(filter cuda,$(DEVICE)),.ci/constraints-gpu.txt,.ci/constra
 STAMP := $(VENV)/.installed-$(notdir $(CONSTRAINTS))
 PYTEST_ARGS ?=
 
-.PHONY: setup book test lint format verify bench clean distclean
+.PHONY: setup book test lint format verify bench gpu-check clean distclean
 
 setup: $(STAMP)
 
@@ -50,6 +50,14 @@ verify: setup
 bench: setup
 	@mkdir -p bench-results
 	@set -e; for script in tests/benchmarks/bench_*.py; do echo "== $$script"; $(BIN)/python $$script; done
+
+# On a CUDA machine: every chapter's smoke profile and one chapter's full profile with device=cuda,
+# each record checked for the GPU it ran on, and a table of wall times beside the CPU's
+# (ptft_utils/dist/gpu_check.py; about 8 minutes on one modern GPU).
+gpu-check:
+	@command -v nvidia-smi >/dev/null || { echo "make gpu-check: no NVIDIA GPU here (nvidia-smi not found); see book/gpu.md" >&2; exit 2; }
+	$(MAKE) setup DEVICE=cuda
+	$(BIN)/python -m ptft_utils.dist.gpu_check --out runs/gpu-check $(GPU_CHECK_ARGS)
 
 clean:
 	rm -rf _build runs bench-results test-artifacts .pytest_cache .ruff_cache .mypy_cache
