@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from ptft_utils.eval import stats
 from ptft_utils.kit.results import (
     DEFECT,
     FAILURE,
@@ -21,6 +22,7 @@ from ptft_utils.kit.results import (
     BadRecord,
     OutputDirError,
     Recorder,
+    family_sizes,
     load_run,
     load_runs,
     mark_failed,
@@ -368,8 +370,8 @@ def declared_run(tmp_path, *, declare_first=True, measured_diff=0.2):
     rec.metrics(acc_finetune=0.6 + measured_diff, acc_scratch=0.6)
     if not declare_first:
         rec.expect("ft_beats_scratch", "Fine-tuning beats scratch", family="labels")
-    rec.check("ft_beats_scratch", measured_diff > 0, {"mean_diff": measured_diff},
-              rests_on=["acc_finetune", "acc_scratch"])  # fmt: skip
+    (evidence,) = stats.family({"ft_beats_scratch": {"mean_diff": measured_diff, "p_value": 0.01}}).values()
+    rec.check("ft_beats_scratch", measured_diff > 0, evidence, rests_on=["acc_finetune", "acc_scratch"])
     rec.claim("probe_close", "A linear probe comes close to fine-tuning", False, {"gap": 0.1})
     rec.save()
     return rec.output_dir
@@ -380,7 +382,10 @@ def test_verify_passes_a_claim_declared_before_its_metrics(tmp_path):
     done = run_cli("verify", str(tmp_path))
     assert done.returncode == 0, done.stdout + done.stderr
     assert verify_lines(done, "ok") == [
-        ["ft_beats_scratch", 'holds, as the text says (paired_t, family labels). "Fine-tuning beats scratch"']
+        [
+            "ft_beats_scratch",
+            'holds, as the text says (paired_t, family labels of 1, Holm p 0.01). "Fine-tuning beats scratch"',
+        ]
     ]
     assert verify_lines(done, "finding") == [
         ["probe_close", 'does not hold. "A linear probe comes close to fine-tuning"']
@@ -410,11 +415,50 @@ def test_verify_fails_a_contradicted_assertion(tmp_path):
     assert verify_lines(done, "FAIL") == [
         [
             "ft_beats_scratch",
-            "the text says it holds, this run says it does not hold (paired_t, family labels). "
+            "the text says it holds, this run says it does not hold (paired_t, family labels of 1, Holm p 0.01). "
             '"Fine-tuning beats scratch"',
         ]
     ]
     assert "1 claim(s) contradicted, 0 defect(s)" in done.stderr
+
+
+def test_review_flags_a_family_claim_without_a_holm_correction(tmp_path):
+    rec = make_recorder(tmp_path)
+    rec.expect("a_beats_b", "A beats B", family="budgets")
+    rec.expect("a_beats_c", "A beats C", family="budgets")
+    rec.metric("gap", 0.2)
+    rec.check("a_beats_b", True, {"mean_diff": 0.2, "p_value": 0.01}, rests_on=["gap"])
+    rec.check("a_beats_c", True, {"mean_diff": 0.2, "p_value": 0.02}, rests_on=["gap"])
+    claims = rec.to_dict()["claims"]
+    sizes = family_sizes(claims)
+    assert sizes == {"budgets": 2}
+    verdict, reason = review_claim(claims[0], rec.metric_order, sizes["budgets"])
+    assert verdict == DEFECT
+    assert reason == (
+        "family budgets (2 claims in this record), but its evidence carries no Holm correction: check each "
+        "claim of the family with its entry of ptft_utils.eval.stats.family(...) (p_value_adjusted, family_size)"
+    )
+
+
+def test_review_flags_a_holm_correction_over_the_wrong_family_size(tmp_path):
+    rec = make_recorder(tmp_path)
+    rec.expect("a_beats_b", "A beats B", family="budgets")
+    rec.expect("a_beats_c", "A beats C", family="budgets")
+    rec.metric("gap", 0.2)
+    alone = stats.family({"a_beats_b": {"p_value": 0.03}})["a_beats_b"]  # corrected as if it were alone
+    both = stats.family({"a_beats_b": {"p_value": 0.03}, "a_beats_c": {"p_value": 0.04}})
+    rec.check("a_beats_b", True, alone, rests_on=["gap"])
+    rec.check("a_beats_c", False, both["a_beats_c"], rests_on=["gap"])
+    first, second = rec.to_dict()["claims"]
+    assert review_claim(first, rec.metric_order, 2) == (
+        DEFECT,
+        "evidence corrected over a family of 1, but family budgets (2 claims in this record) differs",
+    )
+    verdict, reason = review_claim(second, rec.metric_order, 2)
+    assert verdict == FAILURE  # Holm: max(2 * 0.03, 0.04) > 0.05, the family does not reject; the text is contradicted
+    assert reason == (
+        "the text says it holds, this run says it does not hold (paired_t, family budgets of 2, Holm p 0.06)"
+    )
 
 
 def test_verify_reports_an_assertion_never_declared_as_a_defect(tmp_path):

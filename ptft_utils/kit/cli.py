@@ -258,7 +258,11 @@ def _verify_record(record: dict[str, Any], counts: dict[str, int]) -> bool:
         return False
     if not record["claims"]:
         print("  (no claims)")
-    reviewed = [(*results.review_claim(c, record["metric_order"]), c) for c in record["claims"]]
+    sizes = results.family_sizes(record["claims"])
+    reviewed = [
+        (*results.review_claim(c, record["metric_order"], sizes.get(c.get("family") or "")), c)
+        for c in record["claims"]
+    ]
     width = max((len(c["id"]) for c in record["claims"]), default=0)
     for verdict, reason, claim in sorted(reviewed, key=lambda item: VERDICTS.index(item[0])):
         counts[verdict] += 1

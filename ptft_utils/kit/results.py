@@ -632,12 +632,38 @@ def record_problem(record: Mapping[str, Any]) -> str | None:
     return f"status {status!r} is not 'complete'"
 
 
-def review_claim(claim: Mapping[str, Any], metric_order: Mapping[str, int]) -> tuple[str, str]:
+def family_sizes(claims: Iterable[Mapping[str, Any]]) -> dict[str, int]:
+    """How many claims of one record belong to each ``family`` (the size its Holm correction must have)."""
+    sizes: dict[str, int] = {}
+    for claim in claims:
+        if claim.get("family"):
+            sizes[claim["family"]] = sizes.get(claim["family"], 0) + 1
+    return sizes
+
+
+def _family_defect(claim: Mapping[str, Any], family_size: int | None) -> str | None:
+    """Why an asserted claim of a family lacks a proper Holm correction, or None when it has one."""
+    name, evidence = claim["family"], claim.get("evidence") or {}
+    of = f" ({family_size} claims in this record)" if family_size is not None else ""
+    if evidence.get("correction") != "holm" or evidence.get("family_size") is None:
+        return (
+            f"family {name}{of}, but its evidence carries no Holm correction: check each claim of the family "
+            "with its entry of ptft_utils.eval.stats.family(...) (p_value_adjusted, family_size)"
+        )
+    if family_size is not None and evidence["family_size"] != family_size:
+        return f"evidence corrected over a family of {evidence['family_size']}, but family {name}{of} differs"
+    return None
+
+
+def review_claim(
+    claim: Mapping[str, Any], metric_order: Mapping[str, int], family_size: int | None = None
+) -> tuple[str, str]:
     """``(verdict, reason)`` for one claim of a complete record.
 
     The verdict is :data:`FAILURE` (the run contradicts what the text asserts), :data:`DEFECT`
-    (an assertion not declared before the metrics it rests on, or never checked),
-    :data:`AGREES` or :data:`FINDING` (a claim the text does not assert).
+    (an assertion not declared before the metrics it rests on, or never checked, or of a
+    ``family`` whose evidence is not Holm-corrected over ``family_size`` claims: see
+    :func:`family_sizes`), :data:`AGREES` or :data:`FINDING` (a claim the text does not assert).
     """
     expected, holds = claim.get("expected"), claim.get("holds")
     declared_at = claim.get("declared_at")
@@ -661,12 +687,24 @@ def review_claim(claim: Mapping[str, Any], metric_order: Mapping[str, int]) -> t
         unknown = [name for name in rests_on if name not in metric_order]
         if unknown:
             defects.append(f"rests on metrics the record does not hold: {', '.join(unknown)}")
+    if claim.get("family"):
+        problem = _family_defect(claim, family_size)
+        if problem:
+            defects.append(problem)
+    evidence = claim.get("evidence") or {}
+    family = None
+    if claim.get("family"):
+        family = f"family {claim['family']}"
+        if evidence.get("correction") == "holm" and evidence.get("family_size") is not None:
+            adjusted = evidence.get("p_value_adjusted")
+            p_text = f", Holm p {adjusted:.3g}" if isinstance(adjusted, (int, float)) else ""
+            family += f" of {evidence['family_size']}{p_text}"
     details = ", ".join(
         part
         for part in (
             claim.get("test"),
             None if claim.get("margin") is None else f"margin {claim['margin']:g}",
-            None if claim.get("family") is None else f"family {claim['family']}",
+            family,
         )
         if part
     )
