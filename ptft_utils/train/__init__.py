@@ -11,6 +11,22 @@ What it is not: model definitions (:mod:`ptft_utils.models`) or fine-tuning reci
 
 from ptft_utils.train.device import set_cpu_threads, torch_device
 from ptft_utils.train.loop import History, clone_model, evaluate, fit, predict
+from ptft_utils.train.schedules import build_optimizer, build_schedule, lr_range_test
+from ptft_utils.train.steps import SourceRehearsal, train_steps
 from ptft_utils.train.stopping import EarlyStopping
 
-__all__ = ["EarlyStopping", "History", "clone_model", "evaluate", "fit", "predict", "set_cpu_threads", "torch_device"]
+__all__ = [
+    "EarlyStopping",
+    "History",
+    "SourceRehearsal",
+    "build_optimizer",
+    "build_schedule",
+    "clone_model",
+    "evaluate",
+    "fit",
+    "lr_range_test",
+    "predict",
+    "set_cpu_threads",
+    "torch_device",
+    "train_steps",
+]
