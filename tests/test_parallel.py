@@ -69,20 +69,31 @@ def process_alive(pid: int) -> bool:
 
 
 # -- the default number of jobs ----------------------------------------------------------------
-def test_default_jobs_fills_the_cores_with_the_widest_chapters_cpu_threads(tmp_path):
+def test_default_jobs_is_how_many_of_the_narrowest_chapters_the_cores_hold(tmp_path):
     one = write_profiles_notebook(tmp_path, "one", 'PROFILES = {"default": {"cpu_threads": 1}, "full": {"x": 2}}')
     two = write_profiles_notebook(tmp_path, "two", "PROFILES = dict(default=dict(cpu_threads=2), full=dict())")
     every = write_profiles_notebook(tmp_path, "every", "PROFILES = {'default': dict(cpu_threads=0)}")
     unknown = write_profiles_notebook(tmp_path, "unknown", "PROFILES = make_profiles()")
-    assert [runner.chapter_threads(nb) for nb in (one, two, every, unknown)] == [1, 2, 0, 1]
     assert runner.default_jobs([one, unknown], cores=2) == 2
-    assert runner.default_jobs([one, two, unknown], cores=8) == 3  # 8 // 2, but only three notebooks
-    assert runner.default_jobs([one, two, unknown, one, two, unknown], cores=8) == 4
-    assert runner.default_jobs([one, two], cores=3) == 1  # 3 // 2
-    assert runner.default_jobs([one, every], cores=16) == 1  # 0: the framework's default takes every core
+    assert runner.default_jobs([one, two, unknown], cores=8) == 3  # 8 // 1, but only three notebooks
+    assert runner.default_jobs([two, two, two, two, two], cores=8) == 4  # 8 // 2
+    assert runner.default_jobs([two, two], cores=3) == 1  # 3 // 2
+    assert runner.default_jobs([one, two], cores=3) == 2  # the thread budget keeps them from sharing 3 cores badly
+    assert runner.default_jobs([every, every], cores=16) == 1  # 0: the framework's default takes every core
     assert runner.default_jobs([one, two], {"profile": "full"}, cores=8) == 2  # no cpu_threads there: one each
     assert runner.default_jobs([one, two], {"cpu_threads": 4}, cores=8) == 2  # a given value wins
     assert runner.default_jobs([one], cores=1) == 1
+
+
+def test_notebook_threads_counts_every_core_for_the_frameworks_default(tmp_path):
+    one = write_profiles_notebook(tmp_path, "one", 'PROFILES = {"default": {"cpu_threads": 1}}')
+    every = write_profiles_notebook(tmp_path, "every", "PROFILES = {'default': dict(cpu_threads=0)}")
+    wide = write_profiles_notebook(tmp_path, "wide", "PROFILES = {'default': dict(cpu_threads=32)}")
+    assert runner.notebook_threads([one, every, wide], cores=4) == {
+        one.resolve(): 1,
+        every.resolve(): 4,
+        wide.resolve(): 4,
+    }
 
 
 def test_default_jobs_is_one_when_the_runs_would_share_an_accelerator_or_a_record_folder(tmp_path):
@@ -101,7 +112,8 @@ def test_default_jobs_reads_the_chapters_own_profile_tables():
     assert runner.chapter_threads(chapters["04"], {"profile": "smoke"}) == 1
     assert runner.chapter_threads(chapters["02"], {"profile": "smoke"}) == 1  # no cpu_threads knob: one
     assert runner.default_jobs(chapters.values(), {"profile": "smoke"}, cores=2) == 2
-    assert runner.default_jobs(chapters.values(), {"profile": "full"}, cores=16) == 1  # 05 takes every core
+    # full: 02 and 03 take one thread each, so up to one per chapter; the thread budget keeps 05 (every core) alone
+    assert runner.default_jobs(chapters.values(), {"profile": "full"}, cores=16) == len(chapters)
 
 
 # -- refused before anything runs --------------------------------------------------------------
@@ -185,6 +197,29 @@ def test_a_parallel_run_reports_each_start_and_end_then_a_summary(two_chapters):
     assert summary == [["02_formulas.ipynb", "done"], ["05_rnn_transfer.ipynb", "done"]]
     assert not list(out.rglob(".ptft.lock"))
     assert (out / "02_formulas.ipynb").is_file() and (out / "05_rnn_transfer.ipynb").is_file()
+
+
+# -- the thread budget ---------------------------------------------------------------------------
+@pytest.mark.slow
+def test_within_a_thread_budget_a_wide_chapter_runs_alone_and_narrow_ones_go_ahead(tmp_path):
+    def notebook(name, threads):
+        path = write_notebook(tmp_path, name, sleep_seconds=1.0)
+        nb = nbformat.read(path, as_version=4)
+        nb.cells.insert(1, nbformat.v4.new_code_cell(f'PROFILES = {{"default": {{"cpu_threads": {threads}}}}}'))
+        nbformat.write(nb, path)
+        return path
+
+    first, wide, second = notebook("91_first", 1), notebook("92_wide", 2), notebook("93_second", 1)
+    lines: list[str] = []
+    runs = runner.run_parallel([first, wide, second], tmp_path / "out", jobs=3, cores=2, report=lines.append)
+    assert [run.status for run in runs] == ["done", "done", "done"]
+    assert lines[0] == f"== 3 notebooks, up to 3 at a time within 2 cores, into {tmp_path / 'out'}"
+    starts = [line for line in lines if " started " in line]
+    assert starts == [
+        "== 91_first.ipynb started (1 running, 0 done, 0 failed, 2 waiting)",
+        "== 93_second.ipynb started (2 running, 0 done, 0 failed, 1 waiting)",  # the wide one does not fit: skip it
+        "== 92_wide.ipynb started (1 running, 2 done, 0 failed, 0 waiting)",  # alone, once both have ended
+    ]
 
 
 # -- a failure stops no other notebook -----------------------------------------------------------

@@ -167,7 +167,8 @@ def _cpu_times(chapters: list[Path], out: Path, cpu_runs: str | None, jobs: int 
         return wall_times(cpu_runs)
     params = {"profile": "smoke", "device": "cpu"}
     count = jobs or runner.default_jobs(chapters, params)
-    runner.run_parallel(chapters, out / "cpu-smoke", params, jobs=max(1, min(count, len(chapters))))
+    budget = None if jobs else runner.cpu_cores()  # without --jobs, the chapters' threads fit in the cores
+    runner.run_parallel(chapters, out / "cpu-smoke", params, jobs=max(1, min(count, len(chapters))), cores=budget)
     return wall_times(out / "cpu-smoke")
 
 

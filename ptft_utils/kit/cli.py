@@ -81,7 +81,7 @@ def cmd_run_all(args: argparse.Namespace) -> int:
             runner.check_parameters(notebook, params)
         jobs = _jobs(args, notebooks, params)
         if jobs > 1:
-            return _run_parallel("run-all", notebooks, args.out, params, jobs)
+            return _run_parallel("run-all", notebooks, args.out, params, jobs, _thread_budget(args))
         runner.run_all(notebooks, args.out, params, progress=not args.quiet)
     except (ParameterError, runner.RunRefused) as exc:
         print(f"ptft run-all: {exc}", file=sys.stderr)
@@ -107,13 +107,20 @@ def _jobs(args: argparse.Namespace, notebooks: list[Path], params: dict[str, Any
     return max(1, min(jobs, len(notebooks)))
 
 
-def _run_parallel(command: str, notebooks: list[Path], out: str, params: dict[str, Any], jobs: int) -> int:
+def _thread_budget(args: argparse.Namespace) -> int | None:
+    """Without ``--jobs``, the CPU cores the chapters' threads must fit in; with it, none (N at once, as asked)."""
+    return runner.cpu_cores() if args.jobs is None else None
+
+
+def _run_parallel(
+    command: str, notebooks: list[Path], out: str, params: dict[str, Any], jobs: int, cores: int | None = None
+) -> int:
     """``--jobs`` above 1: every notebook runs; exit 1 if any failed, 2 if the only trouble was refusals, 130 on Ctrl-C.
 
     Raises :class:`runner.RunRefused` (exit 2, from the caller) when nothing could start.
     """
     try:
-        runs = runner.run_parallel(notebooks, out, params, jobs=jobs)
+        runs = runner.run_parallel(notebooks, out, params, jobs=jobs, cores=cores)
     except runner.RunsInterrupted as exc:  # every running notebook was stopped and its record marked failed
         print(f"ptft {command}: {exc}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -137,9 +144,9 @@ def _jobs_count(text: str) -> int:
 
 
 JOBS_HELP = (
-    "notebooks to run at once, each in its own process and kernel (default: as many as fill the CPU cores, "
-    "cores // the largest cpu_threads of the chapters' profiles; 1 with --device cuda/mps or -p output_dir). "
-    "--jobs 1 runs them in order and stops at the first failure"
+    "notebooks to run at once, each in its own process and kernel (default: as many as the CPU cores hold, "
+    "each chapter taking the cpu_threads of its profile, so a 2-thread chapter on 2 cores runs alone; 1 with "
+    "--device cuda/mps or -p output_dir). --jobs 1 runs them in order and stops at the first failure"
 )
 PARALLEL_NOTE = (
     "With --jobs N above 1, N notebooks run at once, each into its own folder under --out; a line says when "
@@ -280,7 +287,7 @@ def cmd_book(args: argparse.Namespace) -> int:
                 runner.check_parameters(notebook, params)
             jobs = _jobs(args, notebooks, params)
             if jobs > 1:  # the book is built once every chapter has finished, and only if all succeeded
-                status = _run_parallel("book", notebooks, str(executed), params, jobs)
+                status = _run_parallel("book", notebooks, str(executed), params, jobs, _thread_budget(args))
                 if status:
                     return status
             else:

@@ -17,7 +17,8 @@ Several notebooks run one after another (:func:`run_all`, stopping at the first 
 once (:func:`run_parallel`, ``ptft run-all --jobs N``): each in a worker process of its own, which
 runs it as :func:`run_notebook` would, while this process holds the lock of ``--out`` and reports
 starts, ends and failures; no failure stops another, and Ctrl-C stops them all.
-:func:`default_jobs` sizes N from the CPU cores and the chapters' ``cpu_threads``.
+:func:`default_jobs` sizes N from the CPU cores and the chapters' ``cpu_threads``, and given the cores,
+:func:`run_parallel` starts a chapter only when its threads fit beside those running.
 
 The book build stages a copy of the book (``_config.yml``, ``book/``) with the *executed*
 notebooks in ``notebooks/`` and runs ``jupyter-book build`` on it with warnings as errors; the
@@ -467,20 +468,30 @@ def chapter_threads(notebook: str | Path, parameters: Mapping[str, Any] | None =
 def default_jobs(
     notebooks: Iterable[str | Path], parameters: Mapping[str, Any] | None = None, *, cores: int | None = None
 ) -> int:
-    """How many notebooks to run at once when ``--jobs`` is not given: as many as fill the cores.
+    """How many notebooks may run at once when ``--jobs`` is not given: as many as the cores allow.
 
-    ``cores // the largest cpu_threads`` among the notebooks (0, the framework's default, takes
-    every core), at least 1 and at most the number of notebooks. ``cores`` defaults to
-    :func:`cpu_cores`. One at a time when ``device`` is ``cuda`` or ``mps`` (every run would share
-    the one accelerator) or ``output_dir`` is given (every run would write the same record folder).
+    ``cores // the smallest cpu_threads`` among the notebooks (0, the framework's default, takes
+    every core), at least 1 and at most the number of notebooks: an upper bound, because
+    :func:`run_parallel`, given ``cores``, starts a notebook only when its threads fit beside those
+    running (:func:`notebook_threads`). ``cores`` defaults to :func:`cpu_cores`. One at a time when
+    ``device`` is ``cuda`` or ``mps`` (every run would share the one accelerator) or ``output_dir``
+    is given (every run would write the same record folder).
     """
     params = dict(parameters or {})
     notebooks = list(notebooks)
     cores = cores or cpu_cores()
     if not notebooks or params.get("device") in ("cuda", "mps") or params.get("output_dir"):
         return 1
-    widest = max(chapter_threads(notebook, params) or cores for notebook in notebooks)
-    return max(1, min(len(notebooks), cores // widest))
+    narrowest = min(notebook_threads(notebooks, params, cores=cores).values())
+    return max(1, min(len(notebooks), cores // narrowest))
+
+
+def notebook_threads(
+    notebooks: Iterable[str | Path], parameters: Mapping[str, Any] | None = None, *, cores: int | None = None
+) -> dict[Path, int]:
+    """The CPU threads each notebook's run takes (:func:`chapter_threads`; 0, every core, counts as ``cores``)."""
+    cores = cores or cpu_cores()
+    return {Path(nb).resolve(): min(cores, chapter_threads(nb, parameters) or cores) for nb in notebooks}
 
 
 @dataclass(frozen=True)
@@ -529,8 +540,13 @@ def run_parallel(
     *,
     jobs: int,
     report: Any = None,
+    cores: int | None = None,
 ) -> list[ChapterRun]:
     """Run notebooks ``jobs`` at a time, each in its own process; a failure stops no other.
+
+    With ``cores``, a notebook also waits until its CPU threads (:func:`notebook_threads`) fit
+    beside those of the notebooks running, so that a two-thread chapter on two cores runs alone
+    while one-thread chapters run in pairs; the first waiting notebook that fits starts next.
 
     Each worker is a fresh Python process (in its own session, so a terminal's Ctrl-C reaches only
     this one) doing what :func:`run_notebook` does, its output kept in a temporary log. This
@@ -556,9 +572,11 @@ def run_parallel(
     out = _writable_folder(out_dir, "--out")
     jobs = max(1, min(jobs, len(paths)))
     started = time.monotonic()
+    threads = notebook_threads(paths, params, cores=cores) if cores else None
+    within = f" within {cores} cores" if cores else ""
     with lock_folder(out), tempfile.TemporaryDirectory(prefix="ptft-jobs-") as scratch:
-        say(f"== {len(paths)} notebooks, {jobs} at a time, into {out}")
-        ended = _run_jobs(paths, out, params, Path(scratch), jobs, say)
+        say(f"== {len(paths)} notebooks, {'up to ' if cores else ''}{jobs} at a time{within}, into {out}")
+        ended = _run_jobs(paths, out, params, Path(scratch), (jobs, cores, threads), say)
     runs = [ended[notebook] for notebook in paths]
     done = [run for run in runs if run.status == "done"]
     busy = sum(run.seconds for run in runs)
@@ -575,10 +593,32 @@ def _first_line(run: ChapterRun) -> str:
     return run.message.splitlines()[0].removeprefix(f"{run.notebook.name}: ") if run.message else "no message"
 
 
+def _next_fitting(
+    waiting: list[Path], running: list[_Job], slots: tuple[int, int | None, dict[Path, int] | None]
+) -> Path | None:
+    """The first waiting notebook that may start now: below ``jobs`` and, with a thread budget, within it."""
+    jobs, cores, threads = slots
+    if not waiting or len(running) >= jobs:
+        return None
+    if not cores or not threads or not running:  # no budget, or nothing running: the next one starts
+        return waiting[0]
+    used = sum(threads[job.notebook] for job in running)
+    return next((notebook for notebook in waiting if used + threads[notebook] <= cores), None)
+
+
 def _run_jobs(
-    notebooks: list[Path], out: Path, params: dict[str, Any], scratch: Path, jobs: int, say: Any
+    notebooks: list[Path],
+    out: Path,
+    params: dict[str, Any],
+    scratch: Path,
+    slots: tuple[int, int | None, dict[Path, int] | None],
+    say: Any,
 ) -> dict[Path, ChapterRun]:
-    """The scheduling loop of :func:`run_parallel`: start, poll, collect; stop everything on Ctrl-C or an error."""
+    """The scheduling loop of :func:`run_parallel`: start, poll, collect; stop everything on Ctrl-C or an error.
+
+    ``slots`` is ``(jobs, cores, threads)``: at most ``jobs`` at once and, when ``cores`` is set, at
+    most ``cores`` threads (each notebook's from ``threads``) among the notebooks running.
+    """
     waiting = list(notebooks)
     running: list[_Job] = []
     ended: dict[Path, ChapterRun] = {}
@@ -596,8 +636,9 @@ def _run_jobs(
     previous = signal.signal(signal.SIGINT, on_sigint) if in_main_thread else None
     try:
         while (waiting or running) and not interrupted:
-            while waiting and len(running) < jobs:
-                running.append(_start(waiting.pop(0), out, params, scratch))
+            while (notebook := _next_fitting(waiting, running, slots)) is not None:
+                waiting.remove(notebook)
+                running.append(_start(notebook, out, params, scratch))
                 say(f"== {running[-1].notebook.name} started {counts()}")
             time.sleep(_POLL_SECONDS)
             for job in [job for job in running if job.process.poll() is not None]:
@@ -715,6 +756,7 @@ __all__ = [
     "find_notebook",
     "lock_folder",
     "notebook_parameters",
+    "notebook_threads",
     "parse_value",
     "profile_setting",
     "run_all",
