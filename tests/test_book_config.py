@@ -103,13 +103,14 @@ def test_toc_root_is_the_introduction_and_parts_are_named() -> None:
     assert captions == ["Foundations", "Pretraining and fine-tuning", "Reference"]
 
 
-def test_toc_lists_the_five_chapters_in_order() -> None:
+def test_toc_lists_the_chapters_in_order() -> None:
     assert CHAPTERS == [
         "notebooks/01_concepts",
         "notebooks/02_formulas",
         "notebooks/03_word_embeddings",
         "notebooks/04_cnn_transfer",
         "notebooks/05_rnn_transfer",
+        "notebooks/06_finetuning",
     ]
 
 
