@@ -84,6 +84,8 @@ def train_classifier(
     device: Any = "cpu",
     param_groups: Callable[[LSTMClassifier, float], list[dict[str, Any]]] | None = None,
     checkpoint_dir: str | Path | None = None,
+    val: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
+    monitor: str = "val_accuracy",
 ) -> list[dict[str, float]]:
     """Train with Adam (gradients clipped to norm 1) through ``fit``; returns [{epoch, loss, trainable_groups}].
 
@@ -94,13 +96,21 @@ def train_classifier(
     overrides how optimizer groups are made. The final weights are returned (no validation set, no
     early stopping); ``checkpoint_dir`` makes the run resumable, as in ``fit``.
 
+    ``val`` (``(ids, lengths, labels)`` of a validation set) scores the model after every epoch
+    and keeps the weights of the best epoch by ``monitor`` (``"val_accuracy"`` or ``"val_loss"``);
+    each history row then also has ``val_accuracy`` and ``val_loss``. There is no patience: every
+    epoch is trained, so arms compared this way get the same number of epochs.
+
     Taught in: 05 §4 and §5.
     """
+    if monitor not in ("val_accuracy", "val_loss"):
+        raise ValueError(f"monitor must be 'val_accuracy' or 'val_loss', got {monitor!r}")
     n_groups = len(model.layer_groups())
     epochs = max(epochs, math.ceil(min_steps / math.ceil(len(labels) / batch_size)))
     history = fit(
         model,
         (ids, lengths, labels),
+        val,
         epochs=epochs,
         batch_size=batch_size,
         param_groups=classifier_param_groups(model, lr, discriminative, param_groups),
@@ -108,7 +118,8 @@ def train_classifier(
         forward=padded_forward,
         on_epoch_start=unfreezing_hook(model, gradual_unfreezing),
         grad_clip=1.0,
-        restore_best=False,
+        monitor=monitor if val is not None else "val_loss",  # without val, exactly the old call
+        restore_best=val is not None,
         seed=seed,
         device=device,
         checkpoint_dir=checkpoint_dir,
@@ -116,8 +127,10 @@ def train_classifier(
     )
     unfreeze(model.layer_groups())
     schedule = gradual_unfreezing_schedule(n_groups, epochs) if gradual_unfreezing else [n_groups] * epochs
+    scores = ("val_accuracy", "val_loss") if val is not None else ()
     return [
         {"epoch": row["epoch"], "loss": row["train_loss"], "trainable_groups": schedule[row["epoch"] - 1]}
+        | {name: row[name] for name in scores}
         for row in history
     ]
 
