@@ -111,6 +111,7 @@ def test_toc_lists_the_chapters_in_order() -> None:
         "notebooks/04_cnn_transfer",
         "notebooks/05_rnn_transfer",
         "notebooks/06_finetuning",
+        "notebooks/07_transformers",
     ]
 
 
