@@ -239,8 +239,18 @@ def _console_errors(entries: list[dict]) -> list[str]:
 
 def visit(driver, url: str) -> dict:
     """Load ``url``, wait for images and MathJax, and report what the page holds and logged."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
     driver.get_log("browser")  # drop what earlier pages logged
     driver.get(url)
+    # On a loaded machine the script below could otherwise still see the previous page: wait until
+    # this page is the one shown and has finished loading.
+    WebDriverWait(driver, 60).until(
+        lambda d: (
+            d.execute_script("return document.readyState") == "complete"
+            and d.current_url.split("#")[0] == url.split("#")[0]
+        )
+    )
     settled = driver.execute_async_script(_SETTLE_JS)
     page = driver.execute_script(_INSPECT_JS)
     page["settle"] = settled

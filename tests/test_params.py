@@ -306,9 +306,21 @@ def chapter_setup(path: Path):
     call = next(calls)
     arguments = [*call.args[1:], *(k.value for k in call.keywords if k.arg == "knobs")]
     wanted = {n.id for a in arguments for n in ast.walk(a) if isinstance(n, ast.Name)}
+    assignments = [n for t in trees for n in t.body if isinstance(n, ast.Assign)]
+    while True:  # the names those tables are built from too (a shared Knob assigned to a name first)
+        more = {
+            n.id
+            for node in assignments
+            if {getattr(t, "id", None) for t in node.targets} & wanted
+            for n in ast.walk(node.value)
+            if isinstance(n, ast.Name)
+        }
+        if more <= wanted:
+            break
+        wanted |= more
     tables: dict = {"Knob": Knob, "dict": dict}
-    for node in (n for t in trees for n in t.body):
-        if isinstance(node, ast.Assign) and {getattr(t, "id", None) for t in node.targets} & wanted:
+    for node in assignments:
+        if {getattr(t, "id", None) for t in node.targets} & wanted:
             exec(compile(ast.Module([node], []), str(path), "exec"), tables)
     profiles, *knobs = (eval(compile(ast.Expression(a), str(path), "eval"), tables) for a in arguments)
     ns: dict = {}
