@@ -17,6 +17,9 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from ptft_utils.finetune.freezing import train_only
+from ptft_utils.finetune.heads import wrap_layers
+
 ADAPTER_MARK = "adapter"
 
 
@@ -64,28 +67,18 @@ def add_adapters(
 
     Taught in: 06 §4.
     """
-    state = torch.get_rng_state()
-    if seed is not None:
-        torch.manual_seed(seed)
-    adapters: dict[str, BottleneckAdapter] = {}
-    try:
-        for name in targets:
-            parent_name, _, child = name.rpartition(".")
-            parent = model.get_submodule(parent_name) if parent_name else model
-            layer = getattr(parent, child, None)
-            if isinstance(layer, nn.Linear):
-                adapter = BottleneckAdapter(layer.out_features, bottleneck)
-            elif isinstance(layer, nn.Conv2d):
-                adapter = BottleneckAdapter(layer.out_channels, bottleneck, conv=True)
-            else:
-                kind = type(layer).__name__ if layer is not None else "nothing"
-                raise ValueError(f"targets: {name!r} is {kind}; adapters follow nn.Linear and nn.Conv2d")
-            setattr(parent, child, Adapted(layer, adapter))
-            adapters[name] = adapter
-    finally:
-        if seed is not None:
-            torch.set_rng_state(state)
-    return adapters
+
+    def wrap(name: str, layer: nn.Module | None) -> tuple[nn.Module, BottleneckAdapter]:
+        if isinstance(layer, nn.Linear):
+            adapter = BottleneckAdapter(layer.out_features, bottleneck)
+        elif isinstance(layer, nn.Conv2d):
+            adapter = BottleneckAdapter(layer.out_channels, bottleneck, conv=True)
+        else:
+            kind = type(layer).__name__ if layer is not None else "nothing"
+            raise ValueError(f"targets: {name!r} is {kind}; adapters follow nn.Linear and nn.Conv2d")
+        return Adapted(layer, adapter), adapter
+
+    return wrap_layers(model, targets, wrap, seed)
 
 
 def mark_only_adapters_trainable(model: nn.Module, also: Iterable[str] = ()) -> int:
@@ -93,13 +86,7 @@ def mark_only_adapters_trainable(model: nn.Module, also: Iterable[str] = ()) -> 
 
     Taught in: 06 §4.
     """
-    keep = tuple(f"{prefix}." for prefix in also)
-    count = 0
-    for name, p in model.named_parameters():
-        trains = f".{ADAPTER_MARK}." in f".{name}" or name.startswith(keep)
-        p.requires_grad_(trains)
-        count += p.numel() if trains else 0
-    return count
+    return train_only(model, lambda name: f".{ADAPTER_MARK}." in f".{name}", also)
 
 
 def bitfit(model: nn.Module, also: Iterable[str] = ()) -> int:
@@ -110,10 +97,4 @@ def bitfit(model: nn.Module, also: Iterable[str] = ()) -> int:
 
     Taught in: 06 §4.
     """
-    keep = tuple(f"{prefix}." for prefix in also)
-    count = 0
-    for name, p in model.named_parameters():
-        trains = name.rsplit(".", 1)[-1] == "bias" or name.startswith(keep)
-        p.requires_grad_(trains)
-        count += p.numel() if trains else 0
-    return count
+    return train_only(model, lambda name: name.rsplit(".", 1)[-1] == "bias", also)

@@ -10,7 +10,7 @@ schedule, Howard & Ruder 2018) as an ``on_epoch_start`` hook for :func:`ptft_uti
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import torch
 from torch import nn
@@ -59,6 +59,35 @@ def trainable_parameters(model: nn.Module) -> list[nn.Parameter]:
 
 def count_trainable(model: nn.Module) -> int:
     return sum(p.numel() for p in trainable_parameters(model))
+
+
+def train_only(model: nn.Module, trains: Callable[[str], bool], also: Iterable[str] = ()) -> int:
+    """Let a parameter train when ``trains(name)`` holds or it lies under a module named in ``also``.
+
+    Every other parameter is frozen. Returns how many parameters train (what BitFit, adapters and
+    LoRA each choose by name). Taught in: 06 §4.
+    """
+    keep = tuple(f"{prefix}." for prefix in also)
+    count = 0
+    for name, p in model.named_parameters():
+        on = trains(name) or name.startswith(keep)
+        p.requires_grad_(on)
+        count += p.numel() if on else 0
+    return count
+
+
+def load_parameters(model: nn.Module, state: Mapping[str, torch.Tensor], *, what: str = "state") -> None:
+    """Copy ``state`` (parameter name -> tensor) into ``model``'s parameters; every key must name one.
+
+    ``what`` names the argument in the error. Taught in: 06 §5.
+    """
+    params = dict(model.named_parameters())
+    unknown = [name for name in state if name not in params]
+    if unknown:
+        raise ValueError(f"{what}: {len(unknown)} keys are not parameters of the model (first: {unknown[:3]})")
+    with torch.no_grad():
+        for name, value in state.items():
+            params[name].copy_(value)
 
 
 def gradual_unfreezing_schedule(n_groups: int, epochs: int, every: int = 1) -> list[int]:

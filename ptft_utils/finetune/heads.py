@@ -6,7 +6,8 @@ so two arms given the same seed start from the same head.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -57,3 +58,32 @@ def linear_probe(layer_groups: Sequence[LayerGroup], seed: int | None = None) ->
     freeze(layer_groups[:-1])
     unfreeze(layer_groups[-1])
     reinit(layer_groups[-1], seed=seed)
+
+
+def wrap_layers(
+    model: nn.Module,
+    targets: Iterable[str],
+    wrap: Callable[[str, nn.Module | None], tuple[nn.Module, Any]],
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Replace each named submodule (dotted paths allowed) by what ``wrap(name, module)`` builds, in place.
+
+    ``wrap`` returns ``(replacement, kept)`` (or raises ``ValueError`` for a module it cannot wrap;
+    ``module`` is None when the name points at nothing); the ``kept`` objects are returned by name.
+    With ``seed``, what ``wrap`` draws depends only on the seed, and the global RNG is restored
+    afterwards. Taught in: 06 §4.
+    """
+    state = torch.get_rng_state()
+    if seed is not None:
+        torch.manual_seed(seed)
+    kept: dict[str, Any] = {}
+    try:
+        for name in targets:
+            parent_name, _, child = name.rpartition(".")
+            parent = model.get_submodule(parent_name) if parent_name else model
+            replacement, kept[name] = wrap(name, getattr(parent, child, None))
+            setattr(parent, child, replacement)
+    finally:
+        if seed is not None:
+            torch.set_rng_state(state)
+    return kept

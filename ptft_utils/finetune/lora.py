@@ -24,6 +24,9 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ptft_utils.finetune.freezing import load_parameters, train_only
+from ptft_utils.finetune.heads import wrap_layers
+
 LORA_MARK = "lora_"
 
 
@@ -158,28 +161,18 @@ def inject_lora(
 
     Taught in: 06 §5.
     """
-    state = torch.get_rng_state()
-    if seed is not None:
-        torch.manual_seed(seed)
-    layers: dict[str, LoRALayer] = {}
-    try:
-        for name in targets:
-            parent_name, _, child = name.rpartition(".")
-            parent = model.get_submodule(parent_name) if parent_name else model
-            module = getattr(parent, child, None)
-            if isinstance(module, nn.Linear):
-                layer: LoRALayer = LoRALinear(module, rank, alpha, dropout)
-            elif isinstance(module, nn.Conv2d):
-                layer = LoRAConv2d(module, rank, alpha, dropout)
-            else:
-                kind = type(module).__name__ if module is not None else "nothing"
-                raise ValueError(f"targets: {name!r} is {kind}; LoRA wraps nn.Linear and nn.Conv2d")
-            setattr(parent, child, layer)
-            layers[name] = layer
-    finally:
-        if seed is not None:
-            torch.set_rng_state(state)
-    return layers
+
+    def wrap(name: str, module: nn.Module | None) -> tuple[nn.Module, LoRALayer]:
+        if isinstance(module, nn.Linear):
+            layer: LoRALayer = LoRALinear(module, rank, alpha, dropout)
+        elif isinstance(module, nn.Conv2d):
+            layer = LoRAConv2d(module, rank, alpha, dropout)
+        else:
+            kind = type(module).__name__ if module is not None else "nothing"
+            raise ValueError(f"targets: {name!r} is {kind}; LoRA wraps nn.Linear and nn.Conv2d")
+        return layer, layer
+
+    return wrap_layers(model, targets, wrap, seed)
 
 
 def mark_only_lora_trainable(model: nn.Module, also: Iterable[str] = ()) -> int:
@@ -187,13 +180,7 @@ def mark_only_lora_trainable(model: nn.Module, also: Iterable[str] = ()) -> int:
 
     Returns how many parameters train. Taught in: 06 §5.
     """
-    keep = tuple(f"{prefix}." for prefix in also)
-    count = 0
-    for name, p in model.named_parameters():
-        trains = LORA_MARK in name.rsplit(".", 1)[-1] or name.startswith(keep)
-        p.requires_grad_(trains)
-        count += p.numel() if trains else 0
-    return count
+    return train_only(model, lambda name: LORA_MARK in name.rsplit(".", 1)[-1], also)
 
 
 def lora_layers(model: nn.Module) -> dict[str, LoRALayer]:
@@ -231,10 +218,4 @@ def load_lora_state_dict(model: nn.Module, state: Mapping[str, torch.Tensor]) ->
 
     Taught in: 06 §5.
     """
-    params = dict(model.named_parameters())
-    unknown = [name for name in state if name not in params]
-    if unknown:
-        raise ValueError(f"state: {len(unknown)} keys are not parameters of the model (first: {unknown[:3]})")
-    with torch.no_grad():
-        for name, value in state.items():
-            params[name].copy_(value)
+    load_parameters(model, state)

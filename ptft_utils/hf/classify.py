@@ -30,6 +30,7 @@ from torch import nn
 from transformers import BertModel, PreTrainedTokenizerFast
 
 from ptft_utils.models.transformer import mean_pool
+from ptft_utils.train.steps import trainable_state
 
 KINDS = ("full", "lora", "frozen", "scratch")
 
@@ -241,7 +242,7 @@ def fine_tune(
             curve.append((step, score))
             if score > best:
                 best = score
-                best_state = {k: v.detach().clone() for k, v in model.named_parameters() if v.requires_grad}
+                best_state = trainable_state(model)
     if best_state is not None:
         model.load_state_dict(best_state, strict=False)
     model.eval()

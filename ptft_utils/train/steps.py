@@ -35,6 +35,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ptft_utils.finetune.freezing import load_parameters
 from ptft_utils.train.checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 
 
@@ -114,13 +115,7 @@ def trainable_state(model: nn.Module) -> dict[str, torch.Tensor]:
 
 def load_trainable_state(model: nn.Module, state: dict[str, torch.Tensor]) -> None:
     """Copy ``state`` (from :func:`trainable_state`) into ``model``'s parameters of the same names. Taught in: 06 §7."""
-    params = dict(model.named_parameters())
-    unknown = [name for name in state if name not in params]
-    if unknown:
-        raise ValueError(f"state: keys {unknown[:3]} are not parameters of the model")
-    with torch.no_grad():
-        for name, value in state.items():
-            params[name].copy_(value)
+    load_parameters(model, state)
 
 
 @torch.no_grad()
