@@ -16,6 +16,7 @@ import pytest
 
 from ptft_utils.eval import stats
 from ptft_utils.kit.results import (
+    AGREES,
     DEFECT,
     FAILURE,
     SCHEMA_VERSION,
@@ -459,6 +460,32 @@ def test_review_flags_a_holm_correction_over_the_wrong_family_size(tmp_path):
     assert reason == (
         "the text says it holds, this run says it does not hold (paired_t, family budgets of 2, Holm p 0.06)"
     )
+
+
+def test_review_shows_the_adjusted_interval_and_flags_tested_claims_without_one(tmp_path):
+    rec = make_recorder(tmp_path)
+    rec.expect("a_beats_b", "A beats B", family="budgets")
+    rec.expect("a_beats_c", "A beats C", family="budgets")
+    rec.expect("lone_test", "A beats D")
+    rec.metric("gap", 0.2)
+    both = stats.family(
+        {"a_beats_b": stats.paired_difference([0.9, 0.8, 0.85], [0.5, 0.45, 0.6]), "a_beats_c": {"p_value": 0.04}}
+    )
+    rec.check("a_beats_b", True, both["a_beats_b"], rests_on=["gap"])
+    rec.check("a_beats_c", True, {k: v for k, v in both["a_beats_c"].items() if k != "ci_adjusted"}, rests_on=["gap"])
+    rec.check("lone_test", True, stats.paired_difference([0.9, 0.8, 0.85], [0.5, 0.45, 0.6]), rests_on=["gap"])
+    first, second, lone = rec.to_dict()["claims"]
+    verdict, reason = review_claim(first, rec.metric_order, 2)
+    low, high = both["a_beats_b"]["ci_adjusted"]
+    assert verdict == AGREES and f"adjusted 97.5% interval [{low:.3g}, {high:.3g}]" in reason
+    assert low < both["a_beats_b"]["ci_low"] and high > both["a_beats_b"]["ci_high"]
+    assert review_claim(second, rec.metric_order, 2) == (
+        DEFECT,
+        "family budgets (2 claims in this record): its evidence records no family-adjusted interval "
+        "(ci_adjusted); correct it with ptft_utils.eval.stats.family(...), which adds one",
+    )
+    verdict, reason = review_claim(lone, rec.metric_order)
+    assert verdict == DEFECT and reason.startswith("a tested claim outside any family")
 
 
 def test_verify_reports_an_assertion_never_declared_as_a_defect(tmp_path):

@@ -361,3 +361,20 @@ def test_bootstrap_ratio_is_deterministic_given_its_seed():
 def test_bad_input_names_the_argument(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_family_widens_t_intervals_to_bonferroni_level_and_says_when_it_cannot(planted):
+    a, b = planted
+    alone = family({"planted": paired_difference(a, b)})["planted"]
+    assert alone["ci_adjusted"] == [alone["ci_low"], alone["ci_high"]] and alone["ci_adjusted_confidence"] == 0.95
+    results = {"planted": paired_difference(a, b), "other": paired_difference(b, a), "third": paired_difference(a, a)}
+    fam = family(results)["planted"]
+    by_hand = paired_difference(a, b, confidence=1 - 0.05 / 3)
+    assert fam["ci_adjusted"] == pytest.approx([by_hand["ci_low"], by_hand["ci_high"]])
+    assert fam["ci_adjusted_confidence"] == pytest.approx(1 - 0.05 / 3)
+    assert fam["ci_adjusted_method"] == "bonferroni over 3"
+    tost = family({"eq": equivalence(a, b, margin=5.0), "x": paired_difference(a, b)})["eq"]
+    tost_by_hand = equivalence(a, b, margin=5.0, confidence=1 - 0.05 / 2)
+    assert tost["ci_adjusted"] == pytest.approx([tost_by_hand["ci_low"], tost_by_hand["ci_high"]])
+    boot = family({"boot": paired_bootstrap(a, b, n_resamples=200), "x": paired_difference(a, b)})["boot"]
+    assert boot["ci_adjusted"] is None and "paired_bootstrap" in boot["ci_adjusted_method"]

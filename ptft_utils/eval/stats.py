@@ -324,8 +324,36 @@ def family(results: Mapping[str, Mapping[str, Any]], alpha: float = 0.05) -> dic
             "family_alpha": float(alpha),
             "correction": "holm",
             "rejected": bool(adjusted[name] <= alpha),
+            **_adjusted_interval(result, len(raw)),
         }
     return out
+
+
+def _adjusted_interval(result: Mapping[str, Any], size: int) -> dict[str, Any]:
+    """The result's t interval widened to Bonferroni's level over ``size`` tests (simultaneous coverage).
+
+    A paired t interval at ``confidence = 1 - a`` becomes the ``1 - a / size`` interval; a TOST's
+    ``1 - 2a`` interval becomes ``1 - 2a / size``. Every Bonferroni interval that excludes 0 (or lies
+    inside a TOST's margins) is also a Holm rejection. Other tests (bootstrap, correlations, ratios)
+    keep their own interval and say that no adjusted one was computed.
+    """
+    test = result.get("test")
+    keys = ("ci_low", "ci_high", "confidence", "dof")
+    if test not in ("paired_t", "tost_paired_t", "tost_welch") or any(result.get(k) is None for k in keys):
+        return {"ci_adjusted": None, "ci_adjusted_method": f"none: no t interval to widen for test {test!r}"}
+    low, high, confidence, dof = (float(result[k]) for k in keys)
+    alpha = (1.0 - confidence) / 2.0  # each tail: a / 2 for the t interval, a for the TOST's 1 - 2a interval
+    if dof < 1 or high == low or size == 1:
+        widened = [low, high]
+    else:
+        centre, half = (low + high) / 2.0, (high - low) / 2.0
+        scale = _t_ppf(1.0 - alpha / size, dof) / _t_ppf(1.0 - alpha, dof)
+        widened = [centre - half * scale, centre + half * scale]
+    return {
+        "ci_adjusted": widened,
+        "ci_adjusted_confidence": 1.0 - 2.0 * alpha / size,
+        "ci_adjusted_method": f"bonferroni over {size}",
+    }
 
 
 # -- equivalence --------------------------------------------------------------------------------

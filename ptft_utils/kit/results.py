@@ -652,6 +652,11 @@ def _family_defect(claim: Mapping[str, Any], family_size: int | None) -> str | N
         )
     if family_size is not None and evidence["family_size"] != family_size:
         return f"evidence corrected over a family of {evidence['family_size']}, but family {name}{of} differs"
+    if "ci_adjusted" not in evidence:
+        return (
+            f"family {name}{of}: its evidence records no family-adjusted interval (ci_adjusted); "
+            "correct it with ptft_utils.eval.stats.family(...), which adds one"
+        )
     return None
 
 
@@ -687,17 +692,27 @@ def review_claim(
         unknown = [name for name in rests_on if name not in metric_order]
         if unknown:
             defects.append(f"rests on metrics the record does not hold: {', '.join(unknown)}")
+    evidence = claim.get("evidence") or {}
     if claim.get("family"):
         problem = _family_defect(claim, family_size)
         if problem:
             defects.append(problem)
-    evidence = claim.get("evidence") or {}
+    elif isinstance(evidence, Mapping) and evidence.get("p_value") is not None:
+        defects.append(
+            "a tested claim outside any family: give it a family (of one, if it stands alone) and correct it "
+            "with ptft_utils.eval.stats.family(...), so that its family size and adjusted interval are recorded"
+        )
     family = None
     if claim.get("family"):
         family = f"family {claim['family']}"
         if evidence.get("correction") == "holm" and evidence.get("family_size") is not None:
             adjusted = evidence.get("p_value_adjusted")
             p_text = f", Holm p {adjusted:.3g}" if isinstance(adjusted, (int, float)) else ""
+            interval = evidence.get("ci_adjusted")
+            if isinstance(interval, (list, tuple)) and len(interval) == 2 and None not in interval:
+                level = evidence.get("ci_adjusted_confidence")
+                level_text = f"{100 * level:.4g}% " if isinstance(level, (int, float)) else ""
+                p_text += f", adjusted {level_text}interval [{interval[0]:.3g}, {interval[1]:.3g}]"
             family += f" of {evidence['family_size']}{p_text}"
     details = ", ".join(
         part
