@@ -428,3 +428,17 @@ def test_accuracy_vs_trainable_params_marks_each_arm_at_its_parameter_count(agg,
     assert ax.get_xscale() == "log" and "trainable parameters" in ax.get_xlabel() and ax.get_title()
     with pytest.raises(ValueError, match="params: column 'trainable_params' is missing or empty"):
         figures.accuracy_vs_trainable_params(results)
+
+
+def test_an_arms_min_delta_sets_how_much_a_capped_run_must_still_gain_to_be_flagged():
+    curve = [(10, 0.50), (20, 0.60), (30, 0.60), (40, 0.605)]  # at its cap, the last check gains 0.005
+
+    def arm(min_delta):
+        run = lambda trial: RunResult(0.605, 40, curve=curve, max_steps=40)  # noqa: E731
+        return Arm("a", run, lambda model, test: 0.5, lr_grid=(0.1,), max_steps=40, min_delta=min_delta)
+
+    strict = Experiment([arm(0.0)], [1], [0], splits=make_splits).run().frame()
+    tolerant = Experiment([arm(0.0075)], [1], [0], splits=make_splits).run().frame()
+    assert strict["budget_limited"].item() and not tolerant["budget_limited"].item()
+    with pytest.raises(ValueError, match="min_delta must be a number >= 0"):
+        arm(-0.01)

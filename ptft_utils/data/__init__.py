@@ -33,8 +33,11 @@ Splits used across chapters: :func:`class_partition` (source vs. target classes 
 This package imports no deep-learning framework (nor gensim, except inside the gensim loaders).
 Modules: ``registry`` and ``download`` (verified, locked, resumable fetches), ``datasets`` (the
 typed results), ``images``, ``corpora``, ``reviews``, ``splits`` and ``tokens``.
+For chapter 08's text applications: ``questions`` (TREC), ``newsgroups`` (gensim's mini_newsgroup,
+20 Newsgroups) and ``bilingual`` (gensim's English/Italian vectors and seed dictionary).
 """
 
+from ptft_utils.data.bilingual import TranslationPairs, WordVectors, load_bilingual_vectors, load_translation_pairs
 from ptft_utils.data.corpora import load_analogies, load_lee_similarity, load_text, load_word_similarity, shipped_path
 from ptft_utils.data.datasets import Analogies, Corpus, ImageData, LeeSimilarity, TextData, WordPairs
 from ptft_utils.data.download import (
@@ -51,6 +54,8 @@ from ptft_utils.data.download import (
     verify,
 )
 from ptft_utils.data.images import load_digits28, load_fashion_mnist, load_images, load_mnist
+from ptft_utils.data.newsgroups import NewsgroupData, load_mini_newsgroup, load_newsgroups, read_newsgroups_tarball
+from ptft_utils.data.questions import QuestionData, load_trec, read_trec
 from ptft_utils.data.reviews import (
     load_imdb,
     load_polarity,
@@ -67,8 +72,12 @@ __all__ = [
     "DataUnavailableError",
     "ImageData",
     "LeeSimilarity",
+    "NewsgroupData",
+    "QuestionData",
     "TextData",
+    "TranslationPairs",
     "WordPairs",
+    "WordVectors",
     "cache_dir",
     "cache_path",
     "cache_status",
@@ -78,20 +87,27 @@ __all__ = [
     "fetch_result",
     "k_shot_indices",
     "load_analogies",
+    "load_bilingual_vectors",
     "load_digits28",
     "load_fashion_mnist",
     "load_images",
     "load_imdb",
     "load_lee_similarity",
+    "load_mini_newsgroup",
     "load_mnist",
+    "load_newsgroups",
     "load_polarity",
     "load_text",
+    "load_translation_pairs",
+    "load_trec",
     "load_word_similarity",
     "mirror_location",
     "package_archive",
     "read_imdb_tarball",
+    "read_newsgroups_tarball",
     "read_polarity_lines",
     "read_polarity_tarball",
+    "read_trec",
     "shipped_path",
     "train_val_test_split",
     "verify",

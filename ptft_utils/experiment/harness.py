@@ -169,7 +169,7 @@ class Experiment:
         del models  # only the chosen model was ever scored; let the others go
         runs = []
         for i, (lr, result) in enumerate(zip(arm.lr_grid, results, strict=True)):
-            flag = budget_limited(result, higher_is_better=self.higher_is_better)
+            flag = budget_limited(result, higher_is_better=self.higher_is_better, min_delta=arm.min_delta)
             test_or_none = test_score if i == best else None
             runs.append(GridRun(arm.name, budget, seed, pretrain_seed, lr, result, flag, i == best, test_or_none))
         return runs
