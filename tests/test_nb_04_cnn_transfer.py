@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from ptft_utils.kit import results
@@ -161,3 +162,98 @@ def test_findings_stay_findings_with_evidence(record) -> None:
     comparison = _family_claim(record, "finetune_beats_scratch_k")["evidence"]
     assert {"mean_diff", "diff_ci95", "seeds", "pretrain_seeds", "pairs"} <= set(comparison)
     assert comparison["pairs"] == record["parameters"]["seeds"] * record["parameters"]["pretrain_seeds"]
+
+
+# The threaded grid of section 7 (ptft_utils.experiment.threaded): fake arms whose scores are known
+# functions of the cell, which finish in an order unlike the harness's, so that order is tested.
+
+
+def _fake_experiment(calls):
+    import threading
+    import time
+
+    from ptft_utils.experiment import Arm, Experiment, RunResult
+
+    def splits(budget, seed):
+        rest = np.random.default_rng(seed).permutation(np.arange(100, 1000))
+        return rest[: 10 * budget], rest[10 * budget : 10 * budget + 50], np.arange(100)
+
+    def make_arm(name, offset):
+        def run(trial):
+            calls.append(threading.get_ident())
+            time.sleep(0.002 * ((trial.seed * 7 + trial.budget) % 3))  # later cells often finish first
+            score = offset + 0.1 * trial.budget - abs(np.log10(trial.lr) + 2) / 10 + 0.01 * trial.seed
+            return RunResult(val_score=score, steps=5, max_steps=10, curve=[(1, score)], model=(score, trial.lr))
+
+        def score(model, test):
+            return model[0] + model[1] + len(test) / 1000
+
+        return Arm(name, run, score, (0.001, 0.01, 0.1), baseline=name == "base", max_steps=10)
+
+    arms = [make_arm("base", 0.0), make_arm("other", 0.05)]
+    return Experiment(arms, [1, 2], [0, 1, 2], splits=splits, pretrain_seeds=[0, 1])
+
+
+def _run_rows(outcome):
+    return [
+        (run.arm, run.budget, run.seed, run.pretrain_seed, run.lr, run.chosen, run.test, run.result.val_score)
+        for run in outcome.runs
+    ]
+
+
+def test_threaded_grid_returns_the_harness_runs_in_the_harness_order() -> None:
+    from ptft_utils.experiment.threaded import run_threaded
+
+    sequential_calls: list[int] = []
+    threaded_calls: list[int] = []
+    sequential = _fake_experiment(sequential_calls).run()
+    threaded = run_threaded(_fake_experiment(threaded_calls), workers=3)
+    assert _run_rows(threaded) == _run_rows(sequential)
+    assert len(threaded.runs) == 2 * 2 * 3 * 2 * 3  # arms x budgets x seeds x pretraining seeds x learning rates
+    assert len(set(threaded_calls)) > 1  # the cells really ran on several threads
+    assert len(set(sequential_calls)) == 1
+    frame = threaded.frame()
+    assert frame.test.notna().all() and len(frame) == 2 * 2 * 3 * 2
+
+
+def test_threaded_grid_with_one_worker_is_the_harness_run() -> None:
+    from ptft_utils.experiment.threaded import run_threaded
+
+    calls: list[int] = []
+    assert _run_rows(run_threaded(_fake_experiment(calls), workers=1)) == _run_rows(_fake_experiment([]).run())
+    assert len(set(calls)) == 1
+
+
+@pytest.mark.parametrize("workers", [0, -2, 1.5, True])
+def test_threaded_grid_rejects_a_bad_worker_count(workers) -> None:
+    from ptft_utils.experiment.threaded import run_threaded
+
+    with pytest.raises(ValueError, match="workers must be an integer >= 1"):
+        run_threaded(_fake_experiment([]), workers=workers)
+
+
+def test_threaded_grid_raises_the_error_of_a_failing_cell() -> None:
+    from ptft_utils.experiment import Arm, Experiment
+    from ptft_utils.experiment.threaded import run_threaded
+
+    def run(trial):
+        raise RuntimeError(f"diverged at lr={trial.lr}")
+
+    broken = Experiment(
+        [Arm("base", run, lambda model, test: 0.0, (0.1,), baseline=True)],
+        [1],
+        [0, 1],
+        splits=lambda budget, seed: (np.arange(5) + 10 * seed, np.arange(5) + 100, np.arange(5) + 200),
+    )
+    with pytest.raises(RuntimeError, match="diverged at lr=0.1"):
+        run_threaded(broken, workers=2)
+
+
+@pytest.mark.slow
+def test_smoke_run_records_where_the_grid_time_went(record) -> None:
+    table = record["tables"]["grid_train_seconds"]
+    assert {row["arm"] for row in table} == set(ARMS)
+    for row in table:
+        for k in record["parameters"]["k_values"]:
+            assert row[f"k={k}"] > 0.0
+    assert record["metrics"]["grid_seconds"] > 0.0
