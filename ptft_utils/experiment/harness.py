@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import KW_ONLY, dataclass
 from numbers import Real
 from typing import Any
@@ -142,17 +142,25 @@ class Experiment:
         Taught in: 01 (the pretrained-vs-scratch comparison)
         """
         runs: list[GridRun] = []
+        for cell_args in self.cells():
+            cell = self._run_cell(*cell_args)
+            runs.extend(cell)
+            if progress is not None:
+                progress(_progress_line(cell))
+        return Results(self.arms, self.budgets, runs, higher_is_better=self.higher_is_better)
+
+    def cells(self) -> Iterator[tuple[Arm, Any, int, int, Any, Any, Any]]:
+        """``(arm, budget, seed, pretrain_seed, train, val, test)`` for every cell, in the grid's order.
+
+        Each (budget, seed)'s splits are drawn and checked once, as the iteration reaches them.
+        """
         for budget in self.budgets:
             for seed in self.seeds:
                 train, val, test = self.splits(budget, seed)
                 check_splits(train, val, test, where=f" for budget={budget!r}, seed={seed}")
                 for pretrain_seed in self.pretrain_seeds:
                     for arm in self.arms:
-                        cell = self._run_cell(arm, budget, seed, pretrain_seed, train, val, test)
-                        runs.extend(cell)
-                        if progress is not None:
-                            progress(_progress_line(cell))
-        return Results(self.arms, self.budgets, runs, higher_is_better=self.higher_is_better)
+                        yield arm, budget, seed, pretrain_seed, train, val, test
 
     def _run_cell(
         self, arm: Arm, budget: Any, seed: int, pretrain_seed: int, train: Any, val: Any, test: Any

@@ -20,9 +20,8 @@ This module imports no framework, like the rest of :mod:`ptft_utils.experiment`.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
-from ptft_utils.experiment.harness import Experiment, check_splits
+from ptft_utils.experiment.harness import Experiment
 from ptft_utils.experiment.results import GridRun, Results
 
 
@@ -38,14 +37,7 @@ def run_threaded(experiment: Experiment, workers: int = 2) -> Results:
         raise ValueError(f"workers must be an integer >= 1 (cells trained at once), got {workers!r}")
     if workers == 1:
         return experiment.run()
-    cells: list[tuple[Any, ...]] = []
-    for budget in experiment.budgets:
-        for seed in experiment.seeds:
-            train, val, test = experiment.splits(budget, seed)
-            check_splits(train, val, test, where=f" for budget={budget!r}, seed={seed}")
-            for pretrain_seed in experiment.pretrain_seeds:
-                for arm in experiment.arms:
-                    cells.append((arm, budget, seed, pretrain_seed, train, val, test))
+    cells = list(experiment.cells())  # every split drawn and checked here, before any cell trains
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="grid") as pool:
         futures = [pool.submit(experiment._run_cell, *cell) for cell in cells]
         try:
