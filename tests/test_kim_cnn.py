@@ -137,3 +137,28 @@ def test_bad_arguments_are_named(kwargs: dict, message: str) -> None:
 def test_pad_batch_refuses_an_empty_batch() -> None:
     with pytest.raises(ValueError, match="sequences"):
         pad_batch([])
+
+
+def test_dropout_from_a_generator_depends_on_that_generator_alone() -> None:
+    net = model("rand").train()
+    ids = torch.randint(1, VOCAB, (6, 9), generator=torch.Generator().manual_seed(1))
+    torch.manual_seed(5)
+    first = net(ids, generator=torch.Generator().manual_seed(7))
+    torch.manual_seed(99)  # the global generator's state does not matter
+    second = net(ids, generator=torch.Generator().manual_seed(7))
+    other = net(ids, generator=torch.Generator().manual_seed(8))
+    assert torch.equal(first, second)
+    assert not torch.equal(first, other)
+
+
+def test_generator_dropout_keeps_the_expected_scale_and_is_off_in_eval() -> None:
+    net = model("rand")
+    ids = torch.randint(1, VOCAB, (400, 9), generator=torch.Generator().manual_seed(1))
+    features = net.features(ids).detach()
+    net.train()
+    generator = torch.Generator().manual_seed(3)
+    dropped = net(ids, generator=generator) - net.linear.bias  # linear in the dropped features
+    full = features @ net.linear.weight.T
+    assert dropped.mean().item() == pytest.approx(full.mean().item(), rel=0.1)
+    net.eval()
+    assert torch.equal(net(ids, generator=generator), net.linear(features))

@@ -91,3 +91,62 @@ def test_smoke_run_declares_its_deterministic_claims_and_they_hold(record) -> No
         assert claims[claim_id]["expected"] is True and claims[claim_id]["holds"] is True
         assert claims[claim_id]["declared_at"] < claims[claim_id]["evaluated_at"]
     assert any(claim_id.startswith("full_forgets_more_than_probe_k") for claim_id in claims)
+
+
+TEXT_METHODS = ["linear probe", "top layers", "full", "BitFit", "adapters", "LoRA"]
+
+
+def test_smoke_run_records_the_text_pareto_table_for_every_method(record) -> None:
+    pareto = {row["method"]: row for row in record["tables"]["text_pareto"]}
+    assert list(pareto) == TEXT_METHODS
+    hidden = 64  # smoke's tiny random BERT
+    head = 2 * hidden + 2
+    pooler = hidden * hidden + hidden  # never trained: mean pooling does not call it
+    assert pareto["linear probe"]["trainable_params"] == head
+    assert pareto["full"]["trainable_params"] == record["metrics"]["text_encoder_parameters"] - pooler + head
+    for method in ("top layers", "BitFit", "adapters", "LoRA"):
+        assert head < pareto[method]["trainable_params"] < pareto["full"]["trainable_params"]
+    budgets = (record["metrics"]["text_budget_small"], record["metrics"]["text_budget_large"])
+    for row in pareto.values():
+        assert row["s_per_step"] > 0
+        for k in budgets:
+            assert 0.0 <= row[f"acc_k{k}"] <= 1.0
+            assert row[f"acc_k{k} (95% CI)"].startswith(f"{row[f'acc_k{k}']:.3f} [")
+
+
+def test_smoke_run_gives_each_text_method_its_own_grid_and_pairs_every_cell(record) -> None:
+    grid = record["tables"]["text_grid_runs"]
+    rates = {method: {row["lr"] for row in grid if row["arm"] == method} for method in TEXT_METHODS}
+    # every method tries the same number of rates, each from its own grid
+    assert {len(r) for r in rates.values()} == {record["parameters"]["text_lrs"]}
+    assert rates["full"] != rates["LoRA"]
+    runs = record["tables"]["text_runs"]
+    cells = {(row["budget"], row["seed"]) for row in runs}
+    assert len(runs) == len(TEXT_METHODS) * len(cells)  # one chosen run per method and cell
+    chosen = [row for row in grid if row["chosen"]]
+    assert len(chosen) == len(runs)
+    metrics = record["metrics"]
+    for row in runs:  # the probe's steps are nearly free, so it gets its own number of them
+        assert row["steps"] == (metrics["text_probe_steps"] if row["arm"] == "linear probe" else metrics["text_steps"])
+
+
+def test_smoke_run_tests_every_text_method_against_full_in_one_holm_family(record) -> None:
+    rows = record["tables"]["text_vs_full_holm"]
+    budgets = {record["metrics"]["text_budget_small"], record["metrics"]["text_budget_large"]}
+    assert {row["comparison"] for row in rows} == {
+        f"{method}_vs_full_{k}" for method in TEXT_METHODS if method != "full" for k in budgets
+    }
+    assert all(0.0 <= row["p_holm"] <= 1.0 for row in rows)
+
+
+def test_smoke_run_names_its_text_encoder_and_checks_the_new_layers_start_as_the_encoder(record) -> None:
+    assert "random initialisation" in record["data"]["text_encoder"]  # smoke: the tiny random BERT
+    assert "polarity" in record["data"]["polarity"]
+    claims = {c["id"]: c for c in record["claims"]}
+    start = claims["text_new_layers_start_as_pretrained"]
+    assert start["expected"] is True and start["holds"] is True
+    assert start["declared_at"] < start["evaluated_at"]
+    assert record["metrics"]["text_start_max_abs_change"] <= 1e-5
+    # with the random encoder nothing about MiniLM is asserted: the step costs are findings
+    assert "text_peft_trains_under_1_percent" not in claims
+    assert claims["text_full_step_costs_more_than_LoRA"]["expected"] is None

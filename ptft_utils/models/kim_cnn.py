@@ -97,8 +97,19 @@ class KimCNN(nn.Module):
             pooled.append(out.max(dim=2).values)
         return torch.cat(pooled, dim=1)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.linear(self.dropout(self.features(ids)))
+    def forward(self, ids: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Logits ``[B, num_classes]``; in training, ``generator`` (if given) draws the dropout mask.
+
+        Without a generator, dropout draws from PyTorch's global generator, as ``nn.Dropout`` does.
+        With one, the mask depends on that generator alone, so runs trained at the same time on
+        several threads stay reproducible.
+        """
+        features = self.features(ids)
+        rate = self.dropout.p
+        if generator is None or not self.training or rate == 0.0:
+            return self.linear(self.dropout(features))
+        keep = torch.rand(features.shape, generator=generator, device=features.device) >= rate
+        return self.linear(features * keep / (1.0 - rate))
 
     def parameter_groups(self) -> dict[str, list[nn.Parameter]]:
         """The parameters that train, split into ``"embedding"`` (fine-tuned table) and ``"rest"``.
