@@ -13,6 +13,7 @@ from ptft_utils.models.cnn import SeedCNN
 from ptft_utils.models.detector import (
     GridDetector,
     SeedCNNBackbone,
+    decode,
     decode_targets,
     detect,
     detection_loss,
@@ -108,6 +109,16 @@ def test_loss_is_finite_and_falls_over_a_few_steps(detection_set) -> None:
 def test_detect_returns_scored_boxes_per_image() -> None:
     found = detect(GridDetector(SeedCNNBackbone()), torch.rand(2, 64, 64), score_threshold=0.0, max_detections=5)
     assert len(found) == 2 and found[0]["boxes"].shape == (5, 4) and found[0]["scores"].shape == (5,)
+
+
+def test_decode_never_returns_a_box_whose_sides_cross() -> None:
+    detector = GridDetector(SeedCNNBackbone())
+    outputs = torch.zeros(1, 1 + 10 + 4, 5, 5)
+    outputs[:, 0] = 5.0  # every cell confident
+    outputs[:, -4:] = torch.tensor([-2.0, 1.0, -3.0, 0.5]).view(1, 4, 1, 1)  # negative distances to two sides
+    boxes = decode(detector, outputs, 28, score_threshold=0.0, nms_iou=None, max_detections=25)[0]["boxes"]
+    assert boxes.shape == (25, 4)
+    assert bool((boxes[:, 2] >= boxes[:, 0]).all()) and bool((boxes[:, 3] >= boxes[:, 1]).all())
 
 
 def test_iou_equals_the_hand_computed_value() -> None:

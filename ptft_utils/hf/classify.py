@@ -247,3 +247,56 @@ def fine_tune(
         model.load_state_dict(best_state, strict=False)
     model.eval()
     return FineTuneResult(best, max_steps, curve, time.perf_counter() - start, seen)
+
+
+@torch.no_grad()
+def predict_proba(model: SentenceClassifier, tokenizer: PreTrainedTokenizerFast, texts: Sequence[str], *,
+                  max_length: int = 64, batch_size: int = 64,
+                  device: str | torch.device = "cpu") -> np.ndarray:  # fmt: skip
+    """Class probabilities ``float64 (len(texts), classes)`` of a classifier for raw ``texts``, in their order.
+
+    The texts are tokenised as in training (:func:`encode_texts`, truncated to ``max_length``),
+    grouped into batches of similar length (:func:`inference_batches`) and the logits softmaxed,
+    in eval mode (no dropout); the model's train/eval mode is restored afterwards. An empty list
+    gives an empty ``(0, classes)`` array. Taught in: 08 §1
+    """
+    if isinstance(texts, str):
+        raise ValueError(f"texts must be a list of strings, got one string {texts[:40]!r}: wrap it in a list")
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    classes = int(model.head.out_features)
+    if len(texts) == 0:
+        return np.zeros((0, classes))
+    tokens = encode_texts(tokenizer, texts, max_length)
+    was_training = model.training
+    model.eval()
+    out = np.empty((len(texts), classes))
+    for chunk, ids, mask in inference_batches(tokens, list(range(len(texts))), batch_size):
+        logits = model(ids.to(device), mask.to(device)).float()
+        out[chunk] = torch.softmax(logits, dim=-1).cpu().numpy()
+    model.train(was_training)
+    return out
+
+
+@torch.no_grad()
+def head_from_logistic(model: SentenceClassifier, coef: np.ndarray, intercept: np.ndarray) -> SentenceClassifier:
+    """Set ``model.head`` to a fitted logistic regression on mean-pooled features; returns ``model``.
+
+    ``coef`` ``(classes, hidden)`` and ``intercept`` ``(classes,)`` as scikit-learn's multinomial
+    ``LogisticRegression`` stores them; a binary one stores one row ``(1, hidden)``, the log-odds of
+    class 1, which becomes the logits ``(0, w.x + b)``: the same two probabilities. Taught in: 08 §1
+    """
+    weight, bias = (
+        np.atleast_2d(np.asarray(coef, dtype=np.float64)),
+        np.atleast_1d(np.asarray(intercept, dtype=np.float64)),
+    )
+    if weight.shape[0] == 1:
+        weight, bias = np.vstack([np.zeros_like(weight), weight]), np.concatenate([[0.0], bias])
+    expected = (model.head.out_features, model.head.in_features)
+    if weight.shape != expected or bias.shape != (expected[0],):
+        raise ValueError(
+            f"coef must be {expected} (or one row for two classes), got {weight.shape} and intercept {bias.shape}"
+        )
+    model.head.weight.copy_(torch.as_tensor(weight, dtype=model.head.weight.dtype))
+    model.head.bias.copy_(torch.as_tensor(bias, dtype=model.head.bias.dtype))
+    return model

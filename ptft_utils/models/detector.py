@@ -170,6 +170,7 @@ def _decode_cells(
     centres = model.cell_centres(grid).to(box.device)
     cy, cx = torch.meshgrid(centres, centres, indexing="ij")
     stride = float(model.backbone.stride)
+    box = box.clamp(min=0)  # a negative distance to a side is no box: it collapses to the cell's centre
     corners = torch.stack(
         [cx - box[:, 0] * stride, cy - box[:, 1] * stride, cx + box[:, 2] * stride, cy + box[:, 3] * stride], dim=1
     )
