@@ -100,7 +100,7 @@ def test_toc_root_is_the_introduction_and_parts_are_named() -> None:
     assert TOC["format"] == "jb-book"
     assert TOC["root"] == "book/intro"
     captions = [part["caption"] for part in TOC["parts"]]
-    assert captions == ["Foundations", "Pretraining and fine-tuning", "Reference"]
+    assert captions == ["Foundations", "Pretraining and fine-tuning", "Applications", "Reference"]
 
 
 def test_toc_lists_the_chapters_in_order() -> None:
@@ -112,6 +112,8 @@ def test_toc_lists_the_chapters_in_order() -> None:
         "notebooks/05_rnn_transfer",
         "notebooks/06_finetuning",
         "notebooks/07_transformers",
+        "notebooks/08_applications_text",
+        "notebooks/08_applications_vision_speech",
     ]
 
 
