@@ -26,10 +26,6 @@ def test_smoke_run_uses_the_tiny_random_encoder_and_records_every_dataset(record
     assert expected | {"bilingual_vectors", "translation_pairs"} <= set(record["data"])
 
 
-def test_smoke_run_stays_within_its_budget(record):
-    assert 0 < record["wall_seconds"] < 60
-
-
 def test_trec_has_the_official_split_sizes(record):
     metrics = record["metrics"]
     assert (metrics["trec_train_questions"], metrics["trec_test_questions"]) == (5452, 500)
