@@ -46,7 +46,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -261,6 +261,20 @@ def verify(entry: FileEntry | str, path: str | os.PathLike[str]) -> Checksum:
     ]
     actual += [broken] if broken else []
     raise ChecksumError(path, entry.describe_checksums(), "; ".join(actual), sha256=digests["file"]["sha256"])
+
+
+def file_digests(path: str | os.PathLike[str], algorithms: Iterable[str] = ("sha256",)) -> dict[str, str]:
+    """Hex digests of the file at ``path``, one per algorithm (``{"sha256": "..."}``), in one read.
+
+    The hashing :func:`verify` uses, for other verified files (a shared model's manifest).
+
+    Taught in: 09 §1.
+    """
+    wanted = set(algorithms)
+    unknown = sorted(wanted - set(registry.HASH_ALGORITHMS))
+    if not wanted or unknown:
+        raise ValueError(f"algorithms must be some of {', '.join(registry.HASH_ALGORITHMS)}, got {sorted(wanted)!r}")
+    return _hash_stream(_read_file(Path(path)), wanted)
 
 
 def _read_file(path: Path) -> Iterator[bytes]:

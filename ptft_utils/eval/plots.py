@@ -6,7 +6,8 @@ palette). The figure functions take a tidy pandas DataFrame, draw on the Axes th
 
 - :func:`learning_curves`: loss or accuracy per epoch, one line per split (or arm);
 - :func:`accuracy_vs_labels`: label-efficiency curves, mean over seeds with a 95% Student-t band;
-- :func:`embedding_map`: words or images placed at 2-D coordinates, coloured by group.
+- :func:`embedding_map`: words or images placed at 2-D coordinates, coloured by group;
+- :func:`reliability_diagram`: accuracy against confidence per bin (chapter 09's calibration).
 
 Bands are computed with :func:`ptft_utils.eval.stats.mean_ci`, the same function the claims use, so a
 band in a figure is exactly the interval recorded in ``metrics.json`` (seaborn's own error bars
@@ -18,7 +19,7 @@ matplotlib and seaborn are imported inside the functions: ``import ptft_utils.ev
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ptft_utils.eval.stats import mean_ci
@@ -227,4 +228,30 @@ def embedding_map(
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title)
+    return ax
+
+
+def reliability_diagram(bins: Mapping[str, Any], ax: Any = None, title: str | None = None) -> Any:
+    """Accuracy against confidence per bin (bars), with the diagonal a calibrated model would follow.
+
+    ``bins`` is :func:`ptft_utils.eval.calibration.reliability_bins`'s result; each non-empty bin
+    is a bar from its lower to its upper edge, as high as its accuracy, with its mean confidence
+    marked; the gap between the two is what the expected calibration error averages.
+
+    Taught in: 09 §2.
+    """
+    import numpy as np
+
+    for key in ("lower", "upper", "confidence", "accuracy", "count"):
+        if key not in bins:
+            raise ValueError(f"bins lacks {key!r}; pass calibration.reliability_bins(...)")
+    ax = _new_axes(ax)
+    filled = np.asarray(bins["count"]) > 0
+    lower, upper = np.asarray(bins["lower"])[filled], np.asarray(bins["upper"])[filled]
+    ax.bar(lower, np.asarray(bins["accuracy"])[filled], width=upper - lower, align="edge", alpha=0.7,
+           edgecolor="black", label="accuracy")  # fmt: skip
+    ax.plot((lower + upper) / 2, np.asarray(bins["confidence"])[filled], "o", color="black", label="mean confidence")
+    ax.plot([0, 1], [0, 1], "--", color="grey", label="calibrated")
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence", ylabel="accuracy", title=title or "Reliability diagram")
+    ax.legend(loc="upper left")
     return ax
