@@ -112,6 +112,7 @@ def test_toc_lists_the_chapters_in_order() -> None:
         "notebooks/05_rnn_transfer",
         "notebooks/06_finetuning",
         "notebooks/07_transformers",
+        "notebooks/07_transformers_from_scratch",
         "notebooks/08_applications_text",
         "notebooks/08_applications_vision_speech",
     ]
