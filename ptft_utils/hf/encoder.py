@@ -105,7 +105,18 @@ def tiny_bert(vocab_size: int, *, layers: int = 2, hidden: int = 64, heads: int 
 
     Taught in: 07 §3
     """
-    config = BertConfig(
+    config = tiny_bert_config(vocab_size, layers=layers, hidden=hidden, heads=heads, intermediate=intermediate,
+                              max_positions=max_positions, dropout=dropout)  # fmt: skip
+    return random_like(config, seed)
+
+
+def tiny_bert_config(vocab_size: int, *, layers: int = 2, hidden: int = 64, heads: int = 4, intermediate: int = 256,
+                     max_positions: int = 128, dropout: float = 0.1) -> BertConfig:  # fmt: skip
+    """The ``BertConfig`` of a small BERT: the shape :func:`tiny_bert` and the MLM pretraining model share.
+
+    Taught in: 07 §3
+    """
+    return BertConfig(
         vocab_size=vocab_size,
         hidden_size=hidden,
         num_hidden_layers=layers,
@@ -115,7 +126,6 @@ def tiny_bert(vocab_size: int, *, layers: int = 2, hidden: int = 64, heads: int 
         hidden_dropout_prob=dropout,
         attention_probs_dropout_prob=dropout,
     )
-    return random_like(config, seed)
 
 
 def random_like(config: BertConfig, seed: int) -> BertModel:

@@ -18,9 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from transformers import BertConfig, BertForMaskedLM, PreTrainedTokenizerFast, Trainer, TrainingArguments
+from transformers import BertForMaskedLM, PreTrainedTokenizerFast, Trainer, TrainingArguments
 
 from ptft_utils.hf.classify import SentenceClassifier, pad_batch
+from ptft_utils.hf.encoder import tiny_bert_config
 from ptft_utils.models.transformer import mlm_mask
 
 
@@ -48,16 +49,8 @@ def tiny_mlm(vocab_size: int, *, layers: int = 2, hidden: int = 64, heads: int =
 
     Taught in: 07b §1
     """
-    config = BertConfig(
-        vocab_size=vocab_size,
-        hidden_size=hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        intermediate_size=intermediate,
-        max_position_embeddings=max_positions,
-        hidden_dropout_prob=dropout,
-        attention_probs_dropout_prob=dropout,
-    )
+    config = tiny_bert_config(vocab_size, layers=layers, hidden=hidden, heads=heads, intermediate=intermediate,
+                              max_positions=max_positions, dropout=dropout)  # fmt: skip
     torch.manual_seed(seed)
     return BertForMaskedLM(config)
 
